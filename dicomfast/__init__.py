@@ -1,0 +1,44 @@
+"""dicomfast: a fast DICOM toolkit for Python with a Rust core.
+
+>>> import dicomfast
+>>> ds = dicomfast.dcmread("image.dcm", stop_before_pixels=True)  # doctest: +SKIP
+>>> ds.PatientName, ds.Modality  # doctest: +SKIP
+"""
+
+from dicomfast import _native
+from dicomfast.dataset import (
+    DataElement,
+    Dataset,
+    FileMetaDataset,
+    PersonName,
+    Sequence,
+    Tag,
+    dcmread,
+    dictionary_keyword,
+    dictionary_VR,
+    keyword_for_tag,
+    tag_for_keyword,
+)
+from dicomfast.errors import DecodeError, DicomError, InvalidDicomError, ParseError, UnsupportedTransferSyntaxError
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "DataElement",
+    "Dataset",
+    "DecodeError",
+    "DicomError",
+    "FileMetaDataset",
+    "InvalidDicomError",
+    "ParseError",
+    "PersonName",
+    "Sequence",
+    "Tag",
+    "UnsupportedTransferSyntaxError",
+    "__version__",
+    "dcmread",
+    "dictionary_VR",
+    "dictionary_keyword",
+    "keyword_for_tag",
+    "tag_for_keyword",
+]

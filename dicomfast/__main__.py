@@ -1,0 +1,7 @@
+"""``python -m dicomfast``: the command line."""
+
+import sys
+
+from dicomfast.cli import main
+
+sys.exit(main())

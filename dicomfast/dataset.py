@@ -1,0 +1,892 @@
+"""Dataset, DataElement, Sequence, PersonName and Tag: thin Python wrappers over native handles.
+
+A :class:`Dataset` read from a file wraps a native handle (``dicomfast._native.Dataset``) that holds the
+element index; values are decoded by the core the first time they are asked for and cached here. Elements
+set from Python are kept beside the handle, so a modified data set still holds every untouched element as
+it was read.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
+from typing import Any, BinaryIO
+
+from dicomfast import _native
+
+__all__ = [
+    "DataElement",
+    "Dataset",
+    "FileMetaDataset",
+    "PersonName",
+    "Sequence",
+    "Tag",
+    "dcmread",
+    "dictionary_keyword",
+    "dictionary_VR",
+    "keyword_for_tag",
+    "tag_for_keyword",
+]
+
+_KW: dict[str, int] = _native.keyword_dict()
+_TAG_KW: dict[int, str] = {v: k for k, v in _KW.items()}
+
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
+_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+_NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD"})
+
+
+# --------------------------------------------------------------------------------------------- tags
+
+
+class Tag(int):
+    """A data element tag ``0xggggeeee``.
+
+    ``Tag(0x00100010)``, ``Tag(0x0010, 0x0010)``, ``Tag((0x0010, 0x0010))`` and ``Tag("PatientName")`` are the
+    same tag; ``str(tag)`` is ``"(0010,0010)"``.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, arg: Any, elem: int | None = None) -> Tag:
+        """Build a tag from a number, a (group, element) pair or a keyword."""
+        if elem is not None:
+            return super().__new__(cls, (int(arg) << 16) | int(elem))
+        if isinstance(arg, int):
+            if not 0 <= arg <= 0xFFFFFFFF:
+                raise ValueError(f"Tags must be between 0 and 0xFFFFFFFF, not {arg:#x}")
+            return super().__new__(cls, arg)
+        if isinstance(arg, tuple) and len(arg) == 2:
+            return super().__new__(cls, (int(arg[0]) << 16) | int(arg[1]))
+        if isinstance(arg, str):
+            t = _KW.get(arg)
+            if t is None:
+                try:
+                    return super().__new__(cls, int(arg, 16))
+                except ValueError:
+                    raise ValueError(f"'{arg}' is not a DICOM keyword or a hexadecimal tag") from None
+            return super().__new__(cls, t)
+        raise TypeError(f"Cannot make a tag from {arg!r}")
+
+    @property
+    def group(self) -> int:
+        """The group number."""
+        return int(self) >> 16
+
+    @property
+    def element(self) -> int:
+        """The element number."""
+        return int(self) & 0xFFFF
+
+    elem = element
+
+    @property
+    def is_private(self) -> bool:
+        """Odd group numbers are private (PS3.5 §7.8)."""
+        return self.group % 2 == 1
+
+    @property
+    def is_private_creator(self) -> bool:
+        """Private creator elements (gggg,0010-00FF) of an odd group."""
+        return self.is_private and 0x0010 <= self.element <= 0x00FF
+
+    def __str__(self) -> str:
+        return f"({self.group:04X},{self.element:04X})"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def tag_for_keyword(keyword: str) -> int | None:
+    """The tag of a dictionary keyword, or ``None``."""
+    return _KW.get(keyword)
+
+
+def keyword_for_tag(tag: int) -> str:
+    """The keyword of a tag, or ``""`` (repeating groups resolved)."""
+    kw = _TAG_KW.get(tag)
+    if kw is not None:
+        return kw
+    entry = _native.dictionary_entry(tag)
+    return entry[3] if entry else ""
+
+
+dictionary_keyword = keyword_for_tag
+
+
+def dictionary_VR(tag: int) -> str:  # noqa: N802 - pydicom's name
+    """The VR the dictionary gives a tag (e.g. ``"US or SS"``); ``KeyError`` when unknown."""
+    entry = _native.dictionary_entry(int(tag))
+    if entry is None:
+        raise KeyError(f"Tag {Tag(tag)} not found in the DICOM dictionary")
+    return entry[0]
+
+
+def _tag_of(key: Any) -> int:
+    """A tag from anything a user may index with."""
+    if isinstance(key, int):
+        return int(key)
+    if isinstance(key, str):
+        t = _KW.get(key)
+        if t is None:
+            raise KeyError(key)
+        return t
+    if isinstance(key, tuple) and len(key) == 2:
+        return (int(key[0]) << 16) | int(key[1])
+    raise TypeError(f"Data sets are indexed by keyword, tag or (group, element), not {type(key).__name__}")
+
+
+# --------------------------------------------------------------------------------------------- values
+
+
+class PersonName(str):
+    """A PN value: the text ``family^given^middle^prefix^suffix=ideographic=phonetic`` with its components.
+
+    It is a ``str``, so it compares equal to its text (PS3.5 §6.2.1).
+    """
+
+    __slots__ = ()
+
+    def _group(self, i: int) -> str:
+        groups = self.split("=")
+        return groups[i] if i < len(groups) else ""
+
+    def _component(self, i: int) -> str:
+        parts = self._group(0).split("^")
+        return parts[i] if i < len(parts) else ""
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The component groups: alphabetic, ideographic, phonetic (as present)."""
+        return tuple(self.split("="))
+
+    @property
+    def alphabetic(self) -> str:
+        """The alphabetic component group."""
+        return self._group(0)
+
+    @property
+    def ideographic(self) -> str:
+        """The ideographic component group."""
+        return self._group(1)
+
+    @property
+    def phonetic(self) -> str:
+        """The phonetic component group."""
+        return self._group(2)
+
+    @property
+    def family_name(self) -> str:
+        """Family name (first component of the alphabetic group)."""
+        return self._component(0)
+
+    @property
+    def given_name(self) -> str:
+        """Given name."""
+        return self._component(1)
+
+    @property
+    def middle_name(self) -> str:
+        """Middle name."""
+        return self._component(2)
+
+    @property
+    def name_prefix(self) -> str:
+        """Name prefix."""
+        return self._component(3)
+
+    @property
+    def name_suffix(self) -> str:
+        """Name suffix."""
+        return self._component(4)
+
+    @property
+    def original_string(self) -> str:
+        """The text as stored."""
+        return str(self)
+
+
+class Sequence(list):  # type: ignore[type-arg]
+    """An SQ value: a list of :class:`Dataset` items."""
+
+    def __repr__(self) -> str:
+        return f"<Sequence, length {len(self)}>"
+
+
+def _vm(value: Any) -> int:
+    if value is None or value == "" or (isinstance(value, bytes) and not value):
+        return 0
+    if isinstance(value, list | tuple) and not isinstance(value, Sequence):
+        return len(value)
+    return 1
+
+
+class DataElement:
+    """One data element: ``tag``, ``VR``, ``value``, and the dictionary's ``keyword`` and ``name``."""
+
+    __slots__ = ("VR", "tag", "value")
+
+    def __init__(self, tag: Any, VR: str, value: Any) -> None:  # noqa: N803 - pydicom's name
+        self.tag = Tag(_tag_of(tag))
+        self.VR = VR
+        self.value = value
+
+    @property
+    def vr(self) -> str:
+        """Alias of :attr:`VR`."""
+        return self.VR
+
+    @property
+    def keyword(self) -> str:
+        """The dictionary keyword (``""`` for private and unknown tags)."""
+        return keyword_for_tag(self.tag)
+
+    @property
+    def name(self) -> str:
+        """The dictionary name (``"Private tag data"`` or ``"Unknown"`` when not in the dictionary)."""
+        entry = _native.dictionary_entry(self.tag)
+        if entry is not None:
+            return entry[2]
+        if self.tag.is_private_creator:
+            return "Private Creator"
+        return "Private tag data" if self.tag.is_private else "Unknown"
+
+    @property
+    def VM(self) -> int:  # noqa: N802 - pydicom's name
+        """Value multiplicity: the number of values (0 when empty; 1 for a sequence)."""
+        return _vm(self.value)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the element has no value."""
+        return self.VM == 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DataElement):
+            return NotImplemented
+        return self.tag == other.tag and self.VR == other.VR and self.value == other.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return _element_line(self, width=80)
+
+
+def _format_value(elem: DataElement, width: int) -> str:
+    v = elem.value
+    if elem.VR == "SQ":
+        return f"<Sequence of {len(v)} item{'s' if len(v) != 1 else ''}>"
+    if isinstance(v, bytes):
+        s = f"Array of {len(v)} bytes" if len(v) > 16 else repr(v)
+    elif isinstance(v, list):
+        s = "[" + ", ".join(repr(str(x)) if isinstance(x, str) else repr(x) for x in v) + "]"
+    elif isinstance(v, str):
+        s = repr(str(v))
+    else:
+        s = repr(v)
+    if len(s) > width:
+        s = s[: max(width - 3, 0)] + "..."
+    return s
+
+
+def _element_line(elem: DataElement, width: int = 80, indent: int = 0) -> str:
+    name = elem.name if elem.tag != 0 else ""
+    return f"{'  ' * indent}{elem.tag} {name[:35]:<35} {elem.VR}: {_format_value(elem, width)}"
+
+
+# --------------------------------------------------------------------------------------------- dataset
+
+
+class Dataset:
+    """A DICOM data set: elements by keyword (``ds.PatientName``), tag (``ds[0x00100010]``) or pair.
+
+    Missing keywords raise ``AttributeError``, missing tags ``KeyError``. Iteration yields
+    :class:`DataElement` objects in tag order.
+    """
+
+    __slots__ = ("__dict__", "_deleted", "_elements", "_native", "_values")
+
+    _native: Any
+    _values: dict[int, Any]
+    _elements: dict[int, DataElement]
+    _deleted: set[int]
+
+    def __init__(self, elements: dict[str, Any] | Iterable[DataElement] | None = None) -> None:
+        object.__setattr__(self, "_native", None)
+        object.__setattr__(self, "_values", {})
+        object.__setattr__(self, "_elements", {})
+        object.__setattr__(self, "_deleted", set())
+        if isinstance(elements, dict):
+            for k, v in elements.items():
+                self[k] = v
+        elif elements is not None:
+            for e in elements:
+                self._elements[int(e.tag)] = e
+
+    @classmethod
+    def _from_native(cls, handle: Any) -> Dataset:
+        ds = cls.__new__(cls)
+        object.__setattr__(ds, "_native", handle)
+        object.__setattr__(ds, "_values", {})
+        object.__setattr__(ds, "_elements", {})
+        object.__setattr__(ds, "_deleted", set())
+        return ds
+
+    # ----------------------------------------------------------------------------- access
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal attribute lookup fails: keyword access.
+        if name[:1] == "_":
+            raise AttributeError(name)
+        tag = _KW.get(name)
+        if tag is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        try:
+            return self._values[tag]
+        except KeyError:
+            pass
+        elem = self._elements.get(tag)
+        if elem is not None:
+            return elem.value
+        native = self._native
+        if native is None or tag in self._deleted:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        try:
+            value = native.value(tag)
+        except KeyError:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'") from None
+        self._values[tag] = value
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        tag = _KW.get(name)
+        if tag is None:
+            if name[:1].isupper():
+                raise AttributeError(f"'{name}' is not a DICOM keyword; set private elements with ds[tag] = DataElement(...)")
+            object.__setattr__(self, name, value)
+            return
+        self[tag] = value
+
+    def __delattr__(self, name: str) -> None:
+        tag = _KW.get(name)
+        if tag is None:
+            object.__delattr__(self, name)
+            return
+        try:
+            del self[tag]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def _native_has(self, tag: int) -> bool:
+        return self._native is not None and tag not in self._deleted and tag in self._native
+
+    def __contains__(self, key: Any) -> bool:
+        try:
+            tag = _tag_of(key)
+        except (KeyError, TypeError):
+            return False
+        return tag in self._elements or self._native_has(tag)
+
+    def __getitem__(self, key: Any) -> DataElement:
+        if isinstance(key, slice):
+            raise TypeError("Slicing a Dataset is not supported")
+        tag = _tag_of(key)
+        elem = self._elements.get(tag)
+        if elem is not None:
+            return elem
+        if not self._native_has(tag):
+            raise KeyError(f"{Tag(tag)}")
+        vr = self._native.vr(tag)
+        try:
+            value = self._values[tag]
+        except KeyError:
+            value = self._native.value(tag)
+            self._values[tag] = value
+        return DataElement(tag, vr, value)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        tag = _tag_of(key)
+        if isinstance(value, DataElement):
+            elem = value
+            if int(elem.tag) != tag:
+                elem = DataElement(tag, elem.VR, elem.value)
+        else:
+            vr = self._vr_for_new(tag)
+            elem = DataElement(tag, vr, _coerce(vr, value))
+        self._elements[tag] = elem
+        self._values.pop(tag, None)
+        self._deleted.discard(tag)
+
+    def _vr_for_new(self, tag: int) -> str:
+        if self._native_has(tag):
+            return str(self._native.vr(tag))
+        entry = _native.dictionary_entry(tag)
+        if entry is None:
+            if Tag(tag).is_private_creator:
+                return "LO"
+            raise KeyError(f"{Tag(tag)} is not in the dictionary: give its VR with ds[tag] = DataElement(tag, VR, value)")
+        vr = entry[0]
+        if " or " in vr:
+            vr = vr.split(" or ")[0]
+        return vr
+
+    def __delitem__(self, key: Any) -> None:
+        tag = _tag_of(key)
+        found = self._elements.pop(tag, None) is not None
+        if self._native_has(tag):
+            self._deleted.add(tag)
+            found = True
+        self._values.pop(tag, None)
+        if not found:
+            raise KeyError(f"{Tag(tag)}")
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value for a keyword, or the :class:`DataElement` for a tag; ``default`` when absent."""
+        if isinstance(key, str):
+            try:
+                return getattr(self, key)
+            except AttributeError:
+                if key not in _KW:
+                    raise
+                return default
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def get_item(self, key: Any) -> DataElement:
+        """The :class:`DataElement` for ``key`` (same as ``ds[key]``)."""
+        return self[key]
+
+    def keys(self) -> list[Tag]:
+        """The tags, in ascending order."""
+        return [Tag(t) for t in self._tags()]
+
+    def values(self) -> list[DataElement]:
+        """The elements, in tag order."""
+        return list(self)
+
+    def items(self) -> list[tuple[Tag, DataElement]]:
+        """``(tag, element)`` pairs, in tag order."""
+        return [(e.tag, e) for e in self]
+
+    def dir(self, *filters: str) -> list[str]:
+        """Keywords of the elements present, optionally filtered by case-insensitive substrings."""
+        kws = [keyword_for_tag(t) for t in self._tags()]
+        kws = [k for k in kws if k]
+        if filters:
+            kws = [k for k in kws if any(f.lower() in k.lower() for f in filters)]
+        return sorted(kws)
+
+    def _tags(self) -> list[int]:
+        tags: set[int] = set(self._elements)
+        if self._native is not None:
+            deleted = self._deleted
+            tags.update(t for t in self._native.tags() if t not in deleted)
+        return sorted(tags)
+
+    def __iter__(self) -> Iterator[DataElement]:
+        for t in self._tags():
+            yield self[t]
+
+    def __len__(self) -> int:
+        if self._native is None:
+            return len(self._elements)
+        n = len(self._native) - len(self._deleted)
+        return n + sum(1 for t in self._elements if t not in self._native)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        if self._tags() != other._tags():
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def walk(self, callback: Callable[[Dataset, DataElement], None], recursive: bool = True) -> None:
+        """Call ``callback(dataset, element)`` for every element, depth first."""
+        for elem in self:
+            callback(self, elem)
+            if recursive and elem.VR == "SQ":
+                for item in elem.value:
+                    item.walk(callback, recursive)
+
+    def iterall(self) -> Iterator[DataElement]:
+        """Every element at every nesting level, depth first."""
+        for elem in self:
+            yield elem
+            if elem.VR == "SQ":
+                for item in elem.value:
+                    yield from item.iterall()
+
+    # ----------------------------------------------------------------------------- file-level
+
+    @property
+    def file_meta(self) -> FileMetaDataset:
+        """The file meta information (group 0002); empty when the file had none."""
+        fm = self.__dict__.get("_file_meta")
+        if fm is None:
+            if self._native is not None and self._native.depth == 0:
+                fm = FileMetaDataset._from_native(self._native.file_meta())
+            else:
+                fm = FileMetaDataset()
+            self.__dict__["_file_meta"] = fm
+        return fm
+
+    @file_meta.setter
+    def file_meta(self, value: Dataset) -> None:
+        if not isinstance(value, FileMetaDataset):
+            fm = FileMetaDataset()
+            for e in value:
+                fm[e.tag] = e
+            value = fm
+        self.__dict__["_file_meta"] = value
+
+    @property
+    def preamble(self) -> bytes | None:
+        """The 128-byte preamble, or ``None``."""
+        if "_preamble" in self.__dict__:
+            return self.__dict__["_preamble"]  # type: ignore[no-any-return]
+        return self._native.preamble() if self._native is not None else None
+
+    @preamble.setter
+    def preamble(self, value: bytes | None) -> None:
+        self.__dict__["_preamble"] = value
+
+    @property
+    def is_little_endian(self) -> bool:
+        """Whether the data set was read as little endian."""
+        return True if self._native is None else bool(self._native.is_little_endian)
+
+    @property
+    def is_implicit_VR(self) -> bool:  # noqa: N802 - pydicom's name
+        """Whether the data set was read as implicit VR."""
+        return False if self._native is None else bool(self._native.is_implicit_vr)
+
+    @property
+    def original_transfer_syntax(self) -> str | None:
+        """The transfer syntax UID the data set was read with (``None`` for a new data set)."""
+        return None if self._native is None else str(self._native.transfer_syntax)
+
+    @property
+    def filename(self) -> str | None:
+        """The path the data set was read from, if any."""
+        return self.__dict__.get("_filename")
+
+    # ----------------------------------------------------------------------------- conversions
+
+    def to_json_dict(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Callable[[DataElement], str] | None = None,
+    ) -> dict[str, Any]:
+        """The DICOM JSON model of the data set (PS3.18 §F.2) as a dict.
+
+        Binary values longer than ``bulk_data_threshold`` go to ``bulk_data_element_handler`` (which returns a
+        BulkDataURI) when one is given; otherwise they are written inline as base64 (InlineBinary).
+        """
+        out: dict[str, Any] = {}
+        for elem in self:
+            out[f"{int(elem.tag):08X}"] = _element_to_json(elem, bulk_data_threshold, bulk_data_element_handler)
+        return out
+
+    def to_json(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Callable[[DataElement], str] | None = None,
+        **dumps_kwargs: Any,
+    ) -> str:
+        """The DICOM JSON model of the data set (PS3.18 §F.2) as a string."""
+        return json.dumps(self.to_json_dict(bulk_data_threshold, bulk_data_element_handler), **dumps_kwargs)
+
+    @classmethod
+    def from_json(
+        cls,
+        json_dataset: str | bytes | dict[str, Any],
+        bulk_data_uri_handler: Callable[[str, str, str], Any] | None = None,
+    ) -> Dataset:
+        """A data set from the DICOM JSON model (PS3.18 §F.2).
+
+        ``bulk_data_uri_handler(tag, vr, uri)`` returns the bytes of a BulkDataURI; without one the URI
+        elements get an empty value.
+        """
+        data = json.loads(json_dataset) if isinstance(json_dataset, str | bytes) else json_dataset
+        ds = cls()
+        for key, obj in data.items():
+            tag = int(key, 16)
+            vr = obj.get("vr")
+            if vr is None:
+                entry = _native.dictionary_entry(tag)
+                if entry is None:
+                    raise ValueError(f"Element {Tag(tag)} has no 'vr' and is not in the dictionary")
+                vr = entry[0].split(" or ")[0]
+            ds._elements[tag] = DataElement(tag, vr, _json_value(tag, vr, obj, bulk_data_uri_handler))
+        return ds
+
+    def to_pydicom(self) -> Any:
+        """This data set as a ``pydicom.Dataset`` (needs pydicom)."""
+        import pydicom  # noqa: PLC0415 - optional dependency
+
+        def convert(src: Dataset, dst: Any) -> None:
+            for elem in src:
+                v = elem.value
+                if elem.VR == "SQ":
+                    items = []
+                    for item in v:
+                        d = pydicom.Dataset()
+                        convert(item, d)
+                        items.append(d)
+                    v = pydicom.Sequence(items)
+                elif isinstance(v, PersonName):
+                    v = str(v)
+                elif isinstance(v, list):
+                    v = [str(x) if isinstance(x, PersonName) else x for x in v]
+                dst.add_new(int(elem.tag), elem.VR, v)
+
+        out = pydicom.Dataset()
+        convert(self, out)
+        if self._native is not None and len(self.file_meta):
+            meta = pydicom.dataset.FileMetaDataset()
+            convert(self.file_meta, meta)
+            out.file_meta = meta
+        return out
+
+    @classmethod
+    def from_pydicom(cls, pds: Any) -> Dataset:
+        """A data set from a ``pydicom.Dataset``."""
+
+        def convert(src: Any) -> Dataset:
+            ds = cls()
+            for elem in src:
+                vr = str(elem.VR)
+                v = elem.value
+                if vr == "SQ":
+                    v = Sequence([convert(item) for item in v])
+                elif vr == "PN":
+                    if isinstance(v, list | MutableSequence) and not isinstance(v, str | bytes):
+                        v = [PersonName(str(x)) for x in v]
+                    elif v is not None:
+                        v = PersonName(str(v))
+                elif isinstance(v, MutableSequence) and not isinstance(v, str | bytes):
+                    v = list(v)
+                if " or " in vr:
+                    vr = "OW" if isinstance(v, bytes) else vr.split(" or ")[0]
+                ds._elements[int(elem.tag)] = DataElement(int(elem.tag), vr, v)
+            return ds
+
+        out = convert(pds)
+        meta = getattr(pds, "file_meta", None)
+        if meta is not None and len(meta):
+            out.file_meta = convert(meta)
+        return out
+
+    # ----------------------------------------------------------------------------- display
+
+    def _lines(self, width: int, indent: int = 0) -> list[str]:
+        lines = []
+        for elem in self:
+            lines.append(_element_line(elem, width, indent))
+            if elem.VR == "SQ":
+                for i, item in enumerate(elem.value):
+                    lines.append(f"{'  ' * (indent + 1)}(Item #{i})")
+                    lines.extend(item._lines(width, indent + 2))
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self._lines(80))
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    # ----------------------------------------------------------------------------- pickling
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        src = self.__dict__.get("_source")
+        if src is not None and not self._elements and not self._deleted:
+            return (_reopen, (src,))
+        return (Dataset.from_json, (self.to_json_dict(bulk_data_threshold=1 << 62),))
+
+
+class FileMetaDataset(Dataset):
+    """The file meta information (group 0002, PS3.10 §7.1)."""
+
+    __slots__ = ()
+
+
+def _reopen(src: tuple[Any, dict[str, Any]]) -> Dataset:
+    return dcmread(src[0], **src[1])
+
+
+def _coerce(vr: str, value: Any) -> Any:
+    """Normalises a value set from Python: PN text becomes :class:`PersonName`, tuples become lists."""
+    if value is None:
+        return None
+    if vr == "PN":
+        if isinstance(value, list | tuple):
+            return [PersonName(v) for v in value]
+        return PersonName(value)
+    if vr == "SQ":
+        return value if isinstance(value, Sequence) else Sequence(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------- JSON
+
+
+def _element_to_json(
+    elem: DataElement, threshold: int, handler: Callable[[DataElement], str] | None
+) -> dict[str, Any]:
+    vr = elem.VR
+    obj: dict[str, Any] = {"vr": vr}
+    v = elem.value
+    if v is None or (v == "" and vr != "SQ"):
+        return obj
+    if vr == "SQ":
+        obj["Value"] = [item.to_json_dict(threshold, handler) for item in v]
+        return obj
+    if vr in _BINARY_VRS or isinstance(v, bytes):
+        if handler is not None and len(v) > threshold:
+            obj["BulkDataURI"] = handler(elem)
+        else:
+            obj["InlineBinary"] = base64.b64encode(v).decode("ascii")
+        return obj
+    values = v if isinstance(v, list) else [v]
+    if vr == "PN":
+        out = []
+        for name in values:
+            groups = str(name).split("=")
+            d = {}
+            for key, g in zip(("Alphabetic", "Ideographic", "Phonetic"), groups, strict=False):
+                if g:
+                    d[key] = g
+            out.append(d)
+        obj["Value"] = out
+    elif vr == "AT":
+        obj["Value"] = [f"{int(x):08X}" for x in values]
+    elif vr in ("DS", "IS"):
+        obj["Value"] = [x if isinstance(x, int | float) else (None if x == "" else x) for x in values]
+    else:
+        obj["Value"] = [None if x == "" else x for x in values]
+    return obj
+
+
+def _json_value(tag: int, vr: str, obj: dict[str, Any], handler: Callable[[str, str, str], Any] | None) -> Any:
+    if "InlineBinary" in obj:
+        return base64.b64decode(obj["InlineBinary"])
+    if "BulkDataURI" in obj:
+        return handler(f"{tag:08X}", vr, obj["BulkDataURI"]) if handler else None
+    values = obj.get("Value")
+    if values is None:
+        return Sequence() if vr == "SQ" else ("" if vr in _TEXT_VRS else None)
+    if vr == "SQ":
+        return Sequence([Dataset.from_json(v, handler) for v in values])
+    if vr == "PN":
+        out = []
+        for v in values:
+            if isinstance(v, dict):
+                groups = [v.get("Alphabetic", ""), v.get("Ideographic", ""), v.get("Phonetic", "")]
+                while groups and not groups[-1]:
+                    groups.pop()
+                out.append(PersonName("=".join(groups)))
+            else:
+                out.append(PersonName(v or ""))
+        values = out
+    elif vr == "AT":
+        values = [int(v, 16) for v in values]
+    elif vr in ("DS", "FL", "FD"):
+        values = [float(v) if v is not None else "" for v in values]
+    elif vr in ("IS", "US", "SS", "UL", "SL", "UV", "SV"):
+        values = [int(v) if v is not None else "" for v in values]
+    else:
+        values = ["" if v is None else v for v in values]
+    return values[0] if len(values) == 1 else list(values)
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def _specific(tags: Iterable[Any] | None) -> list[int] | None:
+    if tags is None:
+        return None
+    return [_tag_of(t) for t in tags]
+
+
+def dcmread(
+    fp: str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO,
+    stop_before_pixels: bool = False,
+    specific_tags: Iterable[Any] | None = None,
+    force: bool = False,
+    *,
+    max_depth: int | None = None,
+) -> Dataset:
+    """Read a DICOM file (PS3.10) or, with ``force=True``, a bare data set.
+
+    Parameters
+    ----------
+    fp : str, PathLike, bytes, bytearray, memoryview or binary file object
+        What to read. Paths are memory-mapped (large files) or read (small ones); ``bytes`` are used without a
+        copy; mutable buffers are copied.
+    stop_before_pixels : bool
+        Stop before (7FE0,0010) *Pixel Data*: only the header bytes are read from a path.
+    specific_tags : iterable of keywords or tags, optional
+        Keep only these top-level elements (and *Specific Character Set*); reading stops after the largest.
+    force : bool
+        Read data without the 128-byte preamble and ``DICM`` prefix (the encoding is then guessed).
+    max_depth : int, optional
+        Deepest sequence nesting accepted (default 64).
+
+    Returns
+    -------
+    Dataset
+        The data set; values are decoded on first access.
+
+    Raises
+    ------
+    InvalidDicomError
+        The data is not DICOM and ``force`` is not set.
+    ParseError
+        The data is malformed (the message names the tag and the byte offset).
+    """
+    tags = _specific(specific_tags)
+    source: Any = None
+    name: str | None = None
+    if isinstance(fp, str | os.PathLike):
+        name = os.fspath(fp)
+        handle = _native.read_file(name, stop_before_pixels, tags, force, max_depth)
+        source = name
+    elif isinstance(fp, bytes):
+        handle = _native.read_bytes(fp, stop_before_pixels, tags, force, max_depth)
+        source = fp
+    elif isinstance(fp, bytearray | memoryview):
+        data = bytes(fp)
+        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth)
+        source = data
+    elif hasattr(fp, "read"):
+        data = fp.read()
+        if not isinstance(data, bytes):
+            raise TypeError("dcmread needs a binary file object (opened with 'rb')")
+        name = getattr(fp, "name", None)
+        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth)
+        source = data
+    else:
+        raise TypeError(f"dcmread cannot read from {type(fp).__name__}")
+    ds = Dataset._from_native(handle)
+    d = ds.__dict__
+    if name is not None:
+        d["_filename"] = name
+    d["_source"] = (
+        source,
+        {"stop_before_pixels": stop_before_pixels, "specific_tags": tags, "force": force, "max_depth": max_depth},
+    )
+    return ds
+
+
+_native.register(Dataset._from_native, Sequence, PersonName)

@@ -1,0 +1,177 @@
+//! `Tag` (group, element) and `VR`, the two-letter value representations of PS3.5 §6.2.
+
+use std::fmt;
+
+/// A data element tag: (group, element), PS3.5 §7.1.
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct Tag(pub u16, pub u16);
+
+impl Tag {
+    /// (FFFE,E000) Item.
+    pub const ITEM: Tag = Tag(0xFFFE, 0xE000);
+    /// (FFFE,E00D) Item Delimitation Item.
+    pub const ITEM_DELIMITATION: Tag = Tag(0xFFFE, 0xE00D);
+    /// (FFFE,E0DD) Sequence Delimitation Item.
+    pub const SEQUENCE_DELIMITATION: Tag = Tag(0xFFFE, 0xE0DD);
+    /// (7FE0,0010) Pixel Data.
+    pub const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+    /// (7FE0,0008) Float Pixel Data.
+    pub const FLOAT_PIXEL_DATA: Tag = Tag(0x7FE0, 0x0008);
+    /// (7FE0,0009) Double Float Pixel Data.
+    pub const DOUBLE_FLOAT_PIXEL_DATA: Tag = Tag(0x7FE0, 0x0009);
+    /// (0008,0005) Specific Character Set.
+    pub const SPECIFIC_CHARACTER_SET: Tag = Tag(0x0008, 0x0005);
+    /// (0002,0010) Transfer Syntax UID.
+    pub const TRANSFER_SYNTAX_UID: Tag = Tag(0x0002, 0x0010);
+
+    /// The tag as one number, `0xggggeeee`.
+    #[must_use]
+    pub const fn to_u32(self) -> u32 {
+        ((self.0 as u32) << 16) | self.1 as u32
+    }
+
+    /// The tag of a number `0xggggeeee`.
+    #[must_use]
+    pub const fn from_u32(v: u32) -> Tag {
+        Tag((v >> 16) as u16, (v & 0xFFFF) as u16)
+    }
+
+    /// Private tags have an odd group number (PS3.5 §7.8).
+    #[must_use]
+    pub const fn is_private(self) -> bool {
+        self.0 % 2 == 1
+    }
+
+    /// Private creator elements are (gggg,0010)-(gggg,00FF) in an odd group (PS3.5 §7.8.1).
+    #[must_use]
+    pub const fn is_private_creator(self) -> bool {
+        self.is_private() && self.1 >= 0x0010 && self.1 <= 0x00FF
+    }
+
+    /// Pixel Data, Float Pixel Data or Double Float Pixel Data.
+    #[must_use]
+    pub const fn is_pixel_data(self) -> bool {
+        self.0 == 0x7FE0 && (self.1 == 0x0010 || self.1 == 0x0008 || self.1 == 0x0009)
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({:04X},{:04X})", self.0, self.1)
+    }
+}
+
+macro_rules! vrs {
+    ($($name:ident),* $(,)?) => {
+        /// Value representation, PS3.5 §6.2.
+        #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+        #[allow(clippy::upper_case_acronyms)]
+        pub enum VR { $($name),* }
+
+        impl VR {
+            /// Every VR, in alphabetical order.
+            pub const ALL: &'static [VR] = &[$(VR::$name),*];
+
+            /// The two letters of the VR.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self { $(VR::$name => stringify!($name)),* }
+            }
+
+            /// The VR spelt by two bytes, if they spell one.
+            #[must_use]
+            pub fn from_bytes(b: [u8; 2]) -> Option<VR> {
+                match &b { $(x if x == stringify!($name).as_bytes() => Some(VR::$name),)* _ => None }
+            }
+        }
+    };
+}
+
+vrs!(
+    AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS, ST, SV,
+    TM, UC, UI, UL, UN, UR, US, UT, UV,
+);
+
+impl VR {
+    /// The VR named by a string such as "US" (also accepts the first of "US or SS").
+    #[must_use]
+    pub fn parse(s: &str) -> Option<VR> {
+        let b = s.as_bytes();
+        if b.len() < 2 {
+            return None;
+        }
+        VR::from_bytes([b[0], b[1]])
+    }
+
+    /// VRs whose explicit header has 2 reserved bytes and a 32-bit length (PS3.5 §7.1.2, Table 7.1-1).
+    #[must_use]
+    pub const fn has_long_header(self) -> bool {
+        matches!(
+            self,
+            VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::UC | VR::UN | VR::UR | VR::UT | VR::SV | VR::UV
+        )
+    }
+
+    /// Character string VRs (their values are text).
+    #[must_use]
+    pub const fn is_text(self) -> bool {
+        matches!(
+            self,
+            VR::AE | VR::AS | VR::CS | VR::DA | VR::DS | VR::DT | VR::IS | VR::LO | VR::LT | VR::PN | VR::SH | VR::ST | VR::TM | VR::UC | VR::UI | VR::UR | VR::UT
+        )
+    }
+
+    /// Text VRs whose value is never split on backslash (PS3.5 §6.2: LT, ST, UT, UR have VM 1).
+    #[must_use]
+    pub const fn is_single_text(self) -> bool {
+        matches!(self, VR::LT | VR::ST | VR::UT | VR::UR)
+    }
+
+    /// Text VRs affected by the Specific Character Set (PS3.5 §6.1.2.3).
+    #[must_use]
+    pub const fn uses_charset(self) -> bool {
+        matches!(self, VR::LO | VR::LT | VR::PN | VR::SH | VR::ST | VR::UC | VR::UT)
+    }
+
+    /// Byte size of one binary number for numeric VRs (0 for others).
+    #[must_use]
+    pub const fn number_size(self) -> usize {
+        match self {
+            VR::SS | VR::US | VR::OW => 2,
+            VR::SL | VR::UL | VR::FL | VR::OF | VR::OL | VR::AT => 4,
+            VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => 8,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for VR {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_display_and_numbers() {
+        let t = Tag(0x0010, 0x0010);
+        assert_eq!(t.to_string(), "(0010,0010)");
+        assert_eq!(Tag::from_u32(t.to_u32()), t);
+        assert!(Tag(0x0009, 0x0010).is_private_creator());
+        assert!(!Tag(0x0009, 0x1010).is_private_creator());
+    }
+
+    #[test]
+    fn vr_round_trip() {
+        for vr in VR::ALL {
+            let b = vr.as_str().as_bytes();
+            assert_eq!(VR::from_bytes([b[0], b[1]]), Some(*vr));
+        }
+        assert_eq!(VR::from_bytes(*b"ZZ"), None);
+        assert!(VR::OB.has_long_header());
+        assert!(!VR::US.has_long_header());
+    }
+}

@@ -1,0 +1,19 @@
+//! dicomfast's compiled core: DICOM parsing, values, pixel decoding and scanning, with Python bindings.
+//!
+//! - [`error`]: the one `Error` enum and `Result`.
+//! - [`dictionary`]: `Tag`, `VR`, the generated data dictionary and UID tables.
+//! - [`parse`]: byte sources, preamble and file meta, transfer syntaxes, the lazy element index.
+//! - [`value`]: typed decoding of a value's bytes (text with character sets, numbers, DS/IS, AT).
+//! - [`pixel`]: frame layout, encapsulation, native unpacking and codecs.
+//! - `py` (feature `python`): the only module that uses pyo3.
+
+pub mod dictionary;
+pub mod error;
+pub mod parse;
+pub mod pixel;
+pub mod value;
+
+#[cfg(feature = "python")]
+mod py;
+
+pub use error::{Error, Result};

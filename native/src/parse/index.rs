@@ -1,0 +1,600 @@
+//! The element index: one pass over the bytes recording each element's tag, VR, offsets and item structure.
+//!
+//! Nothing is decoded here. Every declared length is checked against the bytes that remain before it is used
+//! (PS3.5 §7.1: defined lengths; §7.5: sequences and items, defined or undefined length; §A.4: encapsulated
+//! pixel data). Nesting is capped; a malformed structure gives an `Error::Parse` with the byte offset and tag.
+
+use std::collections::HashSet;
+
+use crate::dictionary::{self, Tag, VR};
+use crate::error::{Error, Result};
+
+/// Undefined length marker, PS3.5 §7.1.
+pub const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+/// Limits and switches of one read.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Stop before (7FE0,0010) Pixel Data (and Float / Double Float Pixel Data) at the top level.
+    pub stop_before_pixels: bool,
+    /// Keep only these top-level tags (plus Specific Character Set), and stop after the largest one.
+    pub specific_tags: Option<Vec<Tag>>,
+    /// Read files without the "DICM" prefix.
+    pub force: bool,
+    /// Deepest nesting of sequences accepted.
+    pub max_depth: usize,
+    /// Most elements accepted in one file (all levels).
+    pub max_elements: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            stop_before_pixels: false,
+            specific_tags: None,
+            force: false,
+            max_depth: 64,
+            max_elements: 50_000_000,
+        }
+    }
+}
+
+/// A fragment (item) of encapsulated data: the byte range of its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fragment {
+    /// Offset of the value in the buffer.
+    pub offset: usize,
+    /// Length of the value.
+    pub len: usize,
+}
+
+/// What an element holds.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// A value: the bytes `value_offset .. value_offset + value_len`.
+    Primitive,
+    /// A sequence of items.
+    Sequence(Vec<Item>),
+    /// Encapsulated data (undefined length, not a sequence): its fragments, the first being the Basic Offset Table.
+    Fragments(Vec<Fragment>),
+}
+
+/// One data element of the index.
+#[derive(Clone, Debug)]
+pub struct Element {
+    /// The tag.
+    pub tag: Tag,
+    /// The VR: as written (explicit VR), or from the dictionary (implicit VR; UN when unknown).
+    pub vr: VR,
+    /// The VR was written in the file (explicit VR element).
+    pub explicit: bool,
+    /// Offset of the element's header.
+    pub header_offset: usize,
+    /// Offset of the value.
+    pub value_offset: usize,
+    /// The length as written (may be `UNDEFINED`).
+    pub length: u32,
+    /// Number of value bytes (for undefined length: up to the delimiter).
+    pub value_len: usize,
+    /// Value, items or fragments.
+    pub body: Body,
+}
+
+impl Element {
+    /// The value's byte range.
+    #[must_use]
+    pub fn value_range(&self) -> std::ops::Range<usize> {
+        self.value_offset..self.value_offset + self.value_len
+    }
+}
+
+/// One item of a sequence.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// Offset of the item tag.
+    pub header_offset: usize,
+    /// The item length as written (may be `UNDEFINED`).
+    pub length: u32,
+    /// The item's data set.
+    pub dataset: Dataset,
+}
+
+/// A data set: elements in ascending tag order.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    /// Elements sorted by tag (duplicates: the last one read wins, as in pydicom).
+    pub elements: Vec<Element>,
+    /// The data set is encoded with explicit VR.
+    pub explicit_vr: bool,
+    /// Byte offset of the first element.
+    pub offset: usize,
+}
+
+impl Dataset {
+    /// The element with `tag`.
+    #[must_use]
+    pub fn get(&self, tag: Tag) -> Option<&Element> {
+        self.elements
+            .binary_search_by_key(&tag, |e| e.tag)
+            .ok()
+            .and_then(|i| self.elements.get(i))
+    }
+
+    /// Position of `tag` in `elements`.
+    #[must_use]
+    pub fn position(&self, tag: Tag) -> Option<usize> {
+        self.elements.binary_search_by_key(&tag, |e| e.tag).ok()
+    }
+}
+
+/// Where a data set ends.
+#[derive(Clone, Copy, Debug)]
+enum End {
+    /// The top level: the end of the buffer (or stop conditions).
+    TopLevel,
+    /// A defined-length item: exactly at this offset.
+    At(usize),
+    /// An undefined-length item: at an Item Delimitation Item.
+    Delimited,
+}
+
+/// Outcome flags of a parse.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ParseOutcome {
+    /// Offset just past the last byte consumed.
+    pub end: usize,
+    /// The parse stopped early (stop_before_pixels or specific_tags): bytes after `end` were not looked at.
+    pub stopped_early: bool,
+    /// The parse wanted bytes past the end of the buffer (for prefix reads: read more and parse again).
+    pub needs_more: bool,
+}
+
+/// The one-pass parser over a buffer.
+pub struct Parser<'a> {
+    buf: &'a [u8],
+    big_endian: bool,
+    opts: &'a ReadOptions,
+    wanted: Option<(HashSet<Tag>, Tag)>,
+    count: usize,
+    /// The buffer is only a prefix of the file: running out of bytes means "read more", not "malformed".
+    pub partial: bool,
+    /// Set when a parse ran out of bytes in a partial buffer.
+    pub needs_more: bool,
+    /// Set when the top level stopped before the end.
+    pub stopped_early: bool,
+}
+
+fn is_vr_letter(b: u8) -> bool {
+    (0x41..=0x5A).contains(&b)
+}
+
+impl<'a> Parser<'a> {
+    /// A parser of `buf` with the given byte order.
+    #[must_use]
+    pub fn new(buf: &'a [u8], big_endian: bool, opts: &'a ReadOptions) -> Parser<'a> {
+        let wanted = opts.specific_tags.as_ref().map(|tags| {
+            let mut set: HashSet<Tag> = tags.iter().copied().collect();
+            set.insert(Tag::SPECIFIC_CHARACTER_SET);
+            let max = set.iter().copied().max().unwrap_or_default();
+            (set, max)
+        });
+        Parser {
+            buf,
+            big_endian,
+            opts,
+            wanted,
+            count: 0,
+            partial: false,
+            needs_more: false,
+            stopped_early: false,
+        }
+    }
+
+    fn u16_at(&self, pos: usize) -> Option<u16> {
+        let b = self.buf.get(pos..pos.checked_add(2)?)?;
+        let a = [b[0], b[1]];
+        Some(if self.big_endian { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) })
+    }
+
+    fn u32_at(&self, pos: usize) -> Option<u32> {
+        let b = self.buf.get(pos..pos.checked_add(4)?)?;
+        let a = [b[0], b[1], b[2], b[3]];
+        Some(if self.big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+    }
+
+    fn tag_at(&self, pos: usize) -> Option<Tag> {
+        Some(Tag(self.u16_at(pos)?, self.u16_at(pos.checked_add(2)?)?))
+    }
+
+    fn truncated(&mut self, offset: usize, tag: Option<Tag>, what: &str) -> Error {
+        if self.partial {
+            self.needs_more = true;
+        }
+        Error::parse(
+            offset as u64,
+            tag,
+            format!("{what}, but the data ends at byte {} (truncated file?)", self.buf.len()),
+        )
+    }
+
+    /// Whether the data set starting at `pos` looks explicit VR: both VR bytes are upper-case letters
+    /// (the test pydicom applies; PS3.5 §7.1.2).
+    fn sniff_explicit(&self, pos: usize, assumed_explicit: bool, nested: bool) -> bool {
+        if nested && !assumed_explicit {
+            return false;
+        }
+        match self.buf.get(pos + 4..pos + 6) {
+            Some(vr) => is_vr_letter(vr[0]) && is_vr_letter(vr[1]),
+            None => assumed_explicit,
+        }
+    }
+
+    /// Parses the top-level data set starting at `pos` (through the end of the buffer).
+    ///
+    /// # Errors
+    /// `Error::Parse` / `Error::Limit` on malformed structure.
+    pub fn parse_top(&mut self, pos: usize, explicit: bool) -> Result<(Dataset, ParseOutcome)> {
+        let explicit = self.sniff_explicit(pos, explicit, false);
+        let (ds, end) = self.parse_dataset(pos, End::TopLevel, explicit, 0)?;
+        Ok((
+            ds,
+            ParseOutcome {
+                end,
+                stopped_early: self.stopped_early,
+                needs_more: self.needs_more,
+            },
+        ))
+    }
+
+    /// Parses elements of group 0002 (file meta information, PS3.10 §7.1) starting at `pos`.
+    ///
+    /// # Errors
+    /// `Error::Parse` on malformed structure.
+    pub fn parse_group(&mut self, pos: usize, group: u16) -> Result<(Dataset, usize)> {
+        let explicit = self.sniff_explicit(pos, true, false);
+        let mut ds = Dataset {
+            elements: Vec::new(),
+            explicit_vr: explicit,
+            offset: pos,
+        };
+        let mut p = pos;
+        while let Some(tag) = self.tag_at(p) {
+            if tag.0 != group || p + 8 > self.buf.len() {
+                break;
+            }
+            let (el, next) = self.parse_element(p, tag, explicit, self.buf.len(), 0)?;
+            ds.elements.push(el);
+            p = next;
+        }
+        finish(&mut ds);
+        Ok((ds, p))
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn parse_dataset(&mut self, start: usize, end: End, explicit: bool, depth: usize) -> Result<(Dataset, usize)> {
+        let mut ds = Dataset {
+            elements: Vec::new(),
+            explicit_vr: explicit,
+            offset: start,
+        };
+        let limit = match end {
+            End::At(e) => e,
+            _ => self.buf.len(),
+        };
+        let top = matches!(end, End::TopLevel);
+        let mut pos = start;
+        loop {
+            if let End::At(e) = end
+                && pos >= e
+            {
+                break;
+            }
+            if pos.checked_add(8).is_none_or(|p| p > limit) {
+                match end {
+                    End::TopLevel => {
+                        // Fewer than 8 bytes left: trailing padding or junk, ignored as pydicom does.
+                        if self.partial && pos < self.buf.len() + 8 {
+                            self.needs_more = pos != self.buf.len();
+                        }
+                        break;
+                    }
+                    End::At(e) => {
+                        return Err(Error::parse(
+                            pos as u64,
+                            None,
+                            format!("An element header starts {} bytes before the end of its item at byte {e}", e - pos),
+                        ));
+                    }
+                    End::Delimited => {
+                        return Err(self.truncated(pos, None, "An item of undefined length has no Item Delimitation Item"));
+                    }
+                }
+            }
+            let Some(tag) = self.tag_at(pos) else {
+                return Err(self.truncated(pos, None, "Expected an element tag"));
+            };
+            if tag == Tag::ITEM_DELIMITATION {
+                // PS3.5 §7.5.2: end of an undefined-length item (pydicom also stops a defined-length one here).
+                pos += 8;
+                break;
+            }
+            if top {
+                if self.opts.stop_before_pixels && tag.is_pixel_data() {
+                    self.stopped_early = true;
+                    break;
+                }
+                if let Some((_, max)) = &self.wanted
+                    && tag > *max
+                {
+                    self.stopped_early = true;
+                    break;
+                }
+            }
+            if top && tag == Tag(0, 0) && self.buf.get(pos..limit).is_some_and(|r| r.iter().all(|&b| b == 0)) {
+                // Trailing zero padding after the last element (seen in real files): nothing more to read.
+                pos = limit;
+                break;
+            }
+            let (el, next) = self.parse_element(pos, tag, explicit, limit, depth)?;
+            pos = next;
+            if top
+                && let Some((set, _)) = &self.wanted
+                && !set.contains(&tag)
+            {
+                continue;
+            }
+            self.count += 1;
+            if self.count > self.opts.max_elements {
+                return Err(Error::Limit {
+                    offset: el.header_offset as u64,
+                    tag: Some(tag),
+                    limit: "max_elements",
+                    reason: format!("More than {} elements", self.opts.max_elements),
+                    how: "raise it with dcmread(..., max_elements=N)",
+                });
+            }
+            ds.elements.push(el);
+        }
+        finish(&mut ds);
+        Ok((ds, pos))
+    }
+
+    /// Parses one element whose header starts at `pos`; returns it and the offset after it.
+    #[allow(clippy::too_many_lines)]
+    fn parse_element(&mut self, pos: usize, tag: Tag, explicit: bool, limit: usize, depth: usize) -> Result<(Element, usize)> {
+        let mut el_explicit = explicit;
+        let (mut vr, length, header_len) = if explicit {
+            let Some(&[a, b]) = self.buf.get(pos + 4..pos + 6) else {
+                return Err(self.truncated(pos, Some(tag), "Expected a VR"));
+            };
+            match VR::from_bytes([a, b]) {
+                Some(vr) if vr.has_long_header() => {
+                    let Some(len) = self.u32_at(pos + 8) else {
+                        return Err(self.truncated(pos, Some(tag), "Expected a 32-bit value length"));
+                    };
+                    (vr, len, 12)
+                }
+                Some(vr) => {
+                    let len = u32::from(self.u16_at(pos + 6).unwrap_or(0));
+                    (vr, len, 8)
+                }
+                None if is_vr_letter(a) && is_vr_letter(b) => {
+                    // An unknown VR spelt with letters: explicit with a 16-bit length, read as UN.
+                    let len = u32::from(self.u16_at(pos + 6).unwrap_or(0));
+                    (VR::UN, len, 8)
+                }
+                None => {
+                    // Not a VR at all: this element is implicit VR (pydicom's assume_implicit_vr_switch).
+                    el_explicit = false;
+                    let len = self.u32_at(pos + 4).unwrap_or(0);
+                    (dictionary::implicit_vr(tag), len, 8)
+                }
+            }
+        } else {
+            let Some(len) = self.u32_at(pos + 4) else {
+                return Err(self.truncated(pos, Some(tag), "Expected a value length"));
+            };
+            (dictionary::implicit_vr(tag), len, 8)
+        };
+        let value_offset = pos + header_len;
+        if value_offset > limit {
+            return Err(self.truncated(pos, Some(tag), "The element header runs past the end of its container"));
+        }
+        if length == UNDEFINED {
+            // PS3.5 §7.1.1 / §6.2.2: undefined length is allowed for SQ, UN (read as an implicit VR sequence)
+            // and encapsulated pixel data.
+            if vr == VR::UN && (el_explicit || self.tag_at(value_offset) == Some(Tag::ITEM)) {
+                vr = VR::SQ;
+            }
+            if vr == VR::SQ {
+                let (items, next) = self.parse_items(value_offset, None, explicit, depth + 1, tag)?;
+                let value_len = next.saturating_sub(8).saturating_sub(value_offset);
+                return Ok((
+                    Element {
+                        tag,
+                        vr,
+                        explicit: el_explicit,
+                        header_offset: pos,
+                        value_offset,
+                        length,
+                        value_len,
+                        body: Body::Sequence(items),
+                    },
+                    next,
+                ));
+            }
+            let (frags, next) = self.parse_fragments(value_offset, tag)?;
+            let value_len = next.saturating_sub(8).saturating_sub(value_offset);
+            return Ok((
+                Element {
+                    tag,
+                    vr,
+                    explicit: el_explicit,
+                    header_offset: pos,
+                    value_offset,
+                    length,
+                    value_len,
+                    body: Body::Fragments(frags),
+                },
+                next,
+            ));
+        }
+        let len = length as usize;
+        let Some(value_end) = value_offset.checked_add(len).filter(|&e| e <= limit) else {
+            return Err(self.truncated(
+                pos,
+                Some(tag),
+                &format!("The value length {length} exceeds the {} bytes remaining", limit - value_offset),
+            ));
+        };
+        // An explicit UN whose tag the dictionary knows as SQ is read as a sequence (pydicom's
+        // replace_un_with_known_vr); its items are implicit VR little endian (PS3.5 §6.2.2).
+        let as_sequence = vr == VR::SQ
+            || (vr == VR::UN
+                && !tag.is_private()
+                && len < 0xFFFF
+                && dictionary::lookup(tag).is_some_and(|e| e.vr == VR::SQ));
+        // An implicit VR element the dictionary calls SQ that does not start with an Item holds something
+        // else (seen: a CS string in (0040,A170)): keep its bytes as UN rather than failing.
+        let as_sequence = as_sequence
+            && !(vr == VR::SQ && !el_explicit && len >= 4 && self.tag_at(value_offset) != Some(Tag::ITEM));
+        if !as_sequence && vr == VR::SQ {
+            vr = VR::UN;
+        }
+        let body = if as_sequence {
+            vr = VR::SQ;
+            let (items, _) = self.parse_items(value_offset, Some(value_end), explicit, depth + 1, tag)?;
+            Body::Sequence(items)
+        } else {
+            Body::Primitive
+        };
+        Ok((
+            Element {
+                tag,
+                vr,
+                explicit: el_explicit,
+                header_offset: pos,
+                value_offset,
+                length,
+                value_len: len,
+                body,
+            },
+            value_end,
+        ))
+    }
+
+    /// Items of a sequence starting at `pos`, up to `end` (defined length) or the Sequence Delimitation Item.
+    fn parse_items(&mut self, pos: usize, end: Option<usize>, explicit: bool, depth: usize, seq: Tag) -> Result<(Vec<Item>, usize)> {
+        if depth > self.opts.max_depth {
+            return Err(Error::Limit {
+                offset: pos as u64,
+                tag: Some(seq),
+                limit: "max_depth",
+                reason: format!("Sequences nested deeper than {} levels", self.opts.max_depth),
+                how: "raise it with dcmread(..., max_depth=N)",
+            });
+        }
+        let mut items = Vec::new();
+        let mut p = pos;
+        loop {
+            if let Some(e) = end
+                && p >= e
+            {
+                return Ok((items, p));
+            }
+            let limit = end.unwrap_or(self.buf.len());
+            if p + 8 > limit {
+                if end.is_some() {
+                    return Err(Error::parse(p as u64, Some(seq), "An item header runs past the end of its sequence"));
+                }
+                return Err(self.truncated(p, Some(seq), "A sequence of undefined length has no Sequence Delimitation Item"));
+            }
+            let tag = self.tag_at(p).unwrap_or_default();
+            let length = self.u32_at(p + 4).unwrap_or(0);
+            if tag == Tag::SEQUENCE_DELIMITATION {
+                return Ok((items, p + 8));
+            }
+            if tag != Tag::ITEM {
+                return Err(Error::parse(
+                    p as u64,
+                    Some(seq),
+                    format!("Expected an Item (FFFE,E000) in the sequence, found {tag}"),
+                ));
+            }
+            let start = p + 8;
+            let item_explicit = self.sniff_explicit(start, explicit, true);
+            let (dataset, next) = if length == UNDEFINED {
+                let (ds, next) = self.parse_dataset(start, End::Delimited, item_explicit, depth)?;
+                (ds, next)
+            } else {
+                let Some(item_end) = start.checked_add(length as usize).filter(|&e| e <= limit) else {
+                    return Err(self.truncated(
+                        p,
+                        Some(seq),
+                        &format!("An item length {length} exceeds the {} bytes remaining", limit - start),
+                    ));
+                };
+                let (ds, next) = self.parse_dataset(start, End::At(item_end), item_explicit, depth)?;
+                (ds, next.max(item_end))
+            };
+            items.push(Item {
+                header_offset: p,
+                length,
+                dataset,
+            });
+            p = next;
+        }
+    }
+
+    /// Fragments of encapsulated data (PS3.5 §A.4) starting at `pos`, through the Sequence Delimitation Item.
+    fn parse_fragments(&mut self, pos: usize, el: Tag) -> Result<(Vec<Fragment>, usize)> {
+        let mut frags = Vec::new();
+        let mut p = pos;
+        loop {
+            if p + 8 > self.buf.len() {
+                return Err(self.truncated(p, Some(el), "Encapsulated data has no Sequence Delimitation Item"));
+            }
+            let tag = self.tag_at(p).unwrap_or_default();
+            let length = self.u32_at(p + 4).unwrap_or(0);
+            if tag == Tag::SEQUENCE_DELIMITATION {
+                return Ok((frags, p + 8));
+            }
+            if tag != Tag::ITEM {
+                return Err(Error::parse(
+                    p as u64,
+                    Some(el),
+                    format!("Expected an Item (FFFE,E000) in encapsulated data, found {tag}"),
+                ));
+            }
+            let start = p + 8;
+            let Some(end) = start.checked_add(length as usize).filter(|&e| e <= self.buf.len()) else {
+                return Err(self.truncated(
+                    p,
+                    Some(el),
+                    &format!("A fragment length {length} exceeds the {} bytes remaining", self.buf.len() - start),
+                ));
+            };
+            frags.push(Fragment {
+                offset: start,
+                len: length as usize,
+            });
+            p = end;
+        }
+    }
+}
+
+/// Sorts the elements by tag if the file had them out of order; of duplicates, the last read wins.
+fn finish(ds: &mut Dataset) {
+    if ds.elements.windows(2).all(|w| w[0].tag < w[1].tag) {
+        return;
+    }
+    ds.elements.sort_by_key(|e| e.tag); // stable: duplicates keep file order
+    let mut out: Vec<Element> = Vec::with_capacity(ds.elements.len());
+    for e in ds.elements.drain(..) {
+        if out.last().is_some_and(|l| l.tag == e.tag) {
+            out.pop();
+        }
+        out.push(e);
+    }
+    ds.elements = out;
+}

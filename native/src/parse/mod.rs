@@ -1,0 +1,346 @@
+//! Reading DICOM files: preamble, file meta information, transfer syntax, and the lazy element index.
+//!
+//! - [`source`]: byte sources (mmap, owned, borrowed).
+//! - [`index`]: the one-pass element index (tags, VRs, offsets, items, fragments).
+//!
+//! A Part 10 file (PS3.10 §7.1) is a 128-byte preamble, "DICM", the file meta information (group 0002,
+//! always explicit VR little endian) and the data set in the transfer syntax the meta names. Files without
+//! preamble or without meta are read when `force` is set, guessing the encoding as pydicom does.
+
+pub mod index;
+pub mod source;
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use index::{Body, Dataset, Element, Fragment, Item, ReadOptions, UNDEFINED};
+pub use source::Bytes;
+
+use crate::dictionary::{self, Tag};
+use crate::error::{Error, Result};
+use index::Parser;
+
+/// The longest inflated data set accepted from a deflated file, relative to its compressed size.
+const MAX_INFLATE_RATIO: usize = 1032; // deflate cannot expand more than ~1032:1
+
+/// How the data set after the file meta is encoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encoding {
+    /// The transfer syntax UID (from the meta, or guessed; empty when unknown).
+    pub uid: String,
+    /// Explicit VR (the first element may still switch it, as pydicom does).
+    pub explicit_vr: bool,
+    /// Big endian.
+    pub big_endian: bool,
+    /// The data set was deflated in the file (PS3.5 §A.5).
+    pub deflated: bool,
+}
+
+/// A parsed file: the buffer, the file meta and the data set index.
+pub struct ParsedFile {
+    /// The bytes all offsets refer to (for a deflated file: the meta followed by the inflated data set).
+    pub buf: Bytes,
+    /// The 128-byte preamble, when present.
+    pub has_preamble: bool,
+    /// File meta information (group 0002); empty when the file has none.
+    pub meta: Dataset,
+    /// The data set.
+    pub dataset: Dataset,
+    /// Its encoding.
+    pub encoding: Encoding,
+    /// Offset where the data set starts.
+    pub dataset_offset: usize,
+    /// Reading stopped before the end (stop_before_pixels / specific_tags).
+    pub stopped_early: bool,
+}
+
+impl ParsedFile {
+    /// The whole buffer.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        (*self.buf).as_ref()
+    }
+}
+
+fn not_dicom(reason: &str) -> Error {
+    Error::NotDicom {
+        offset: 128,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Parses a whole buffer.
+///
+/// # Errors
+/// `Error::NotDicom` when the buffer is not DICOM (and `force` is off), `Error::Parse` / `Error::Limit` when
+/// it is malformed.
+pub fn parse(buf: Bytes, opts: &ReadOptions) -> Result<ParsedFile> {
+    parse_inner(buf, opts, false).map(|(p, _)| p)
+}
+
+/// Reads a file by path: small files into memory, large ones mapped; with `stop_before_pixels` or
+/// `specific_tags`, only a growing prefix is read until the wanted elements are indexed.
+///
+/// # Errors
+/// I/O errors, and those of [`parse`].
+pub fn read_path(path: &Path, opts: &ReadOptions) -> Result<ParsedFile> {
+    let mut src = source::FileSource::open(path)?;
+    let header_only = opts.stop_before_pixels || opts.specific_tags.is_some();
+    if header_only && src.len() > source::HEADER_PREFIX as u64 {
+        let mut n = source::HEADER_PREFIX;
+        loop {
+            let buf = src.prefix(n)?;
+            let complete = buf.as_ref().as_ref().len() as u64 >= src.len();
+            if complete {
+                return parse(buf, opts);
+            }
+            match parse_inner(buf, opts, true) {
+                Ok((p, false)) => return Ok(p),
+                Ok((_, true)) => {}
+                Err(e) if !matches!(e, Error::Parse { .. }) => return Err(e),
+                Err(_) => {}
+            }
+            if n as u64 >= source::MMAP_THRESHOLD * 4 {
+                // The header is large (or the file is not what it seems): read it whole.
+                return parse(src.whole()?, opts);
+            }
+            n *= 4;
+        }
+    }
+    parse(src.whole()?, opts)
+}
+
+/// Reads everything from a reader and parses it.
+///
+/// # Errors
+/// I/O errors, and those of [`parse`].
+pub fn read_from<R: Read>(mut r: R, opts: &ReadOptions) -> Result<ParsedFile> {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v)?;
+    parse(Arc::new(v), opts)
+}
+
+/// Parses `buf`; with `partial`, the buffer is a prefix of the file and the second value says whether more
+/// bytes are needed to finish.
+fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedFile, bool)> {
+    let data: &[u8] = (*buf).as_ref();
+    // "DICM" at byte 128 with no group 0002 after it, and a plausible element at byte 0: the bytes
+    // "DICM" are data (seen in the wild), and the file has no preamble.
+    let has_preamble = data.get(128..132) == Some(b"DICM")
+        && !(data.get(132..134) != Some(&[0x02, 0x00]) && data.get(0..2).is_some_and(|g| g[1] == 0x00 && g[0] % 2 == 0 && g[0] != 0));
+    let mut pos = 0usize;
+    if has_preamble {
+        pos = 132;
+    } else if data.get(0..4) == Some(b"DICM") {
+        pos = 4; // "DICM" without the preamble (seen in the wild)
+    } else if !opts.force {
+        if data.len() < 132 {
+            return Err(not_dicom(&format!(
+                "File is only {} bytes: too short for the 128-byte preamble and 'DICM' prefix of a DICOM file (PS3.10 §7.1); \
+                 use force=True to read it as a data set without the preamble",
+                data.len()
+            )));
+        }
+        return Err(not_dicom(
+            "File is missing DICOM File Meta Information header or the 'DICM' prefix is missing from the header; \
+             use force=True to force reading",
+        ));
+    }
+    // File meta: group 0002, explicit VR little endian (PS3.10 §7.1).
+    let meta_opts = ReadOptions {
+        specific_tags: None,
+        stop_before_pixels: false,
+        ..opts.clone()
+    };
+    let (meta, after_meta) = {
+        let mut p = Parser::new(data, false, &meta_opts);
+        p.partial = partial;
+        if data.get(pos..pos + 2) == Some(&[0x02, 0x00]) {
+            p.parse_group(pos, 0x0002)?
+        } else {
+            (Dataset::default(), pos)
+        }
+    };
+    pos = after_meta;
+    // Command group elements (0000,xxxx) right after the meta are skipped as pydicom does.
+    let ts_uid = meta
+        .get(Tag::TRANSFER_SYNTAX_UID)
+        .and_then(|e| data.get(e.value_range()))
+        .map(|b| String::from_utf8_lossy(b).trim_end_matches(['\0', ' ']).trim().to_owned());
+    let encoding = match ts_uid.as_deref() {
+        None | Some("") => guess_encoding(data.get(pos..).unwrap_or_default()),
+        Some(uid) => match dictionary::transfer_syntax(uid) {
+            Some(ts) => Encoding {
+                uid: uid.to_owned(),
+                explicit_vr: ts.explicit_vr,
+                big_endian: ts.big_endian,
+                deflated: ts.deflated,
+            },
+            // Unknown (private) transfer syntax: explicit VR little endian, as pydicom assumes.
+            None => Encoding {
+                uid: uid.to_owned(),
+                explicit_vr: true,
+                big_endian: false,
+                deflated: false,
+            },
+        },
+    };
+    if encoding.deflated {
+        let rest = data.get(pos..).unwrap_or_default();
+        let mut out = Vec::with_capacity(pos + rest.len() * 4);
+        out.extend_from_slice(data.get(..pos).unwrap_or_default());
+        let cap = (rest.len().saturating_mul(MAX_INFLATE_RATIO)).max(1 << 20);
+        let mut dec = flate2::read::DeflateDecoder::new(rest).take(cap as u64);
+        if let Err(e) = dec.read_to_end(&mut out) {
+            if !(partial && out.len() > pos) {
+                return Err(Error::parse(pos as u64, None, format!("The deflated data set could not be inflated: {e}")));
+            }
+        }
+        let inflated: Bytes = Arc::new(out);
+        let (ds, stopped, more) = {
+            let d: &[u8] = (*inflated).as_ref();
+            let mut p = Parser::new(d, false, opts);
+            p.partial = partial;
+            let (ds, outcome) = p.parse_top(pos, true)?;
+            (ds, outcome.stopped_early, outcome.needs_more)
+        };
+        return Ok((
+            ParsedFile {
+                buf: inflated,
+                has_preamble,
+                meta,
+                dataset: ds,
+                encoding,
+                dataset_offset: pos,
+                stopped_early: stopped,
+            },
+            more,
+        ));
+    }
+    let mut p = Parser::new(data, encoding.big_endian, opts);
+    p.partial = partial;
+    let result = p.parse_top(pos, encoding.explicit_vr);
+    let (ds, outcome) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if partial && p.needs_more {
+                return Ok((
+                    ParsedFile {
+                        buf: buf.clone(),
+                        has_preamble,
+                        meta,
+                        dataset: Dataset::default(),
+                        encoding,
+                        dataset_offset: pos,
+                        stopped_early: false,
+                    },
+                    true,
+                ));
+            }
+            return Err(e);
+        }
+    };
+    let more = partial && (outcome.needs_more || !outcome.stopped_early);
+    Ok((
+        ParsedFile {
+            buf: buf.clone(),
+            has_preamble,
+            meta,
+            dataset: ds,
+            encoding,
+            dataset_offset: pos,
+            stopped_early: outcome.stopped_early,
+        },
+        more,
+    ))
+}
+
+/// Guesses the encoding of a data set with no transfer syntax (PS3.5 §10 gives none): explicit VR when the
+/// bytes after the first tag spell a VR, big endian when the first group reads implausibly large in little
+/// endian — the rules pydicom applies.
+fn guess_encoding(data: &[u8]) -> Encoding {
+    let explicit = data
+        .get(4..6)
+        .is_some_and(|v| dictionary::VR::from_bytes([v[0], v[1]]).is_some());
+    let group = data.get(0..2).map_or(0, |g| u16::from_le_bytes([g[0], g[1]]));
+    let big_endian = explicit && group >= 1024;
+    let uid = match (explicit, big_endian) {
+        (false, _) => "1.2.840.10008.1.2",
+        (true, false) => "1.2.840.10008.1.2.1",
+        (true, true) => "1.2.840.10008.1.2.2",
+    };
+    Encoding {
+        uid: uid.to_owned(),
+        explicit_vr: explicit,
+        big_endian,
+        deflated: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn explicit_le(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&tag.0.to_le_bytes());
+        v.extend_from_slice(&tag.1.to_le_bytes());
+        v.extend_from_slice(vr);
+        let len = u16::try_from(value.len()).expect("short test value");
+        v.extend_from_slice(&len.to_le_bytes());
+        v.extend_from_slice(value);
+        v
+    }
+
+    fn file(body: &[u8], ts: &str) -> Vec<u8> {
+        let mut v = vec![0u8; 128];
+        v.extend_from_slice(b"DICM");
+        let mut uid = ts.as_bytes().to_vec();
+        if uid.len() % 2 == 1 {
+            uid.push(0);
+        }
+        v.extend(explicit_le((0x0002, 0x0010), b"UI", &uid));
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn explicit_little_endian() {
+        let mut body = explicit_le((0x0008, 0x0060), b"CS", b"CT");
+        body.extend(explicit_le((0x0010, 0x0010), b"PN", b"DOE^JOHN"));
+        let f = parse(Arc::new(file(&body, "1.2.840.10008.1.2.1")), &ReadOptions::default()).expect("parses");
+        assert_eq!(f.dataset.elements.len(), 2);
+        let pn = f.dataset.get(Tag(0x0010, 0x0010)).expect("PatientName");
+        assert_eq!(&f.bytes()[pn.value_range()], b"DOE^JOHN");
+        assert_eq!(pn.vr, dictionary::VR::PN);
+    }
+
+    #[test]
+    fn lying_length_is_an_error() {
+        let mut body = explicit_le((0x0008, 0x0060), b"CS", b"CT");
+        body.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0, 0, 0, 0xC0]);
+        body.extend_from_slice(&[0u8; 100]);
+        let err = parse(Arc::new(file(&body, "1.2.840.10008.1.2.1")), &ReadOptions::default()).expect_err("lies");
+        assert!(err.to_string().contains("exceeds"), "{err}");
+        assert_eq!(err.tag(), Some(Tag::PIXEL_DATA));
+    }
+
+    #[test]
+    fn not_dicom_without_force() {
+        let err = parse(Arc::new(vec![0u8; 10]), &ReadOptions::default()).expect_err("not dicom");
+        assert!(matches!(err, Error::NotDicom { .. }));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // 100 nested undefined-length sequences of (0008,1140) in explicit VR.
+        let mut body = Vec::new();
+        for _ in 0..100 {
+            body.extend_from_slice(&[0x08, 0x00, 0x40, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+            body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        }
+        let err = parse(Arc::new(file(&body, "1.2.840.10008.1.2.1")), &ReadOptions::default()).expect_err("too deep");
+        assert!(matches!(err, Error::Limit { limit: "max_depth", .. }), "{err}");
+    }
+}

@@ -1,0 +1,69 @@
+//! Python bindings: the `dicomfast._native` module. The only module of the crate that uses pyo3.
+//!
+//! - [`errors`]: the exception hierarchy and the one `Error -> PyErr` mapping.
+//! - [`dataset`]: the native data set handle and the read functions.
+
+#![allow(unsafe_code)]
+
+pub mod dataset;
+pub mod errors;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::dictionary::{self, Tag};
+
+/// `{keyword: tag}` for every keyword of the dictionary.
+#[pyfunction]
+fn keyword_dict(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    for e in dictionary::generated::ELEMENTS {
+        if !e.keyword.is_empty() {
+            d.set_item(e.keyword, e.tag)?;
+        }
+    }
+    Ok(d)
+}
+
+/// `(vr, vm, name, keyword, retired)` of a tag, or None (repeating groups resolved).
+#[pyfunction]
+fn dictionary_entry(tag: u32) -> Option<(&'static str, &'static str, &'static str, &'static str, bool)> {
+    dictionary::lookup(Tag::from_u32(tag)).map(|e| (e.vr_spec, e.vm, e.name, e.keyword, e.retired))
+}
+
+/// `(keyword, name, kind)` of a well-known UID, or None.
+#[pyfunction]
+fn uid_info(uid: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    dictionary::uid(uid).map(|u| (u.keyword, u.name, u.kind))
+}
+
+/// Every known UID as `(uid, keyword, name, kind)`.
+#[pyfunction]
+fn uid_table() -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
+    dictionary::generated::UIDS.iter().map(|u| (u.uid, u.keyword, u.name, u.kind)).collect()
+}
+
+/// Every transfer syntax as `(uid, keyword, explicit_vr, big_endian, deflated, encapsulated)`.
+#[pyfunction]
+fn transfer_syntax_table() -> Vec<(&'static str, &'static str, bool, bool, bool, bool)> {
+    dictionary::generated::TRANSFER_SYNTAXES
+        .iter()
+        .map(|t| (t.uid, t.keyword, t.explicit_vr, t.big_endian, t.deflated, t.encapsulated))
+        .collect()
+}
+
+#[pymodule(gil_used = false)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<dataset::PyDataset>()?;
+    m.add_function(wrap_pyfunction!(dataset::read_file, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::read_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::register, m)?)?;
+    m.add_function(wrap_pyfunction!(keyword_dict, m)?)?;
+    m.add_function(wrap_pyfunction!(dictionary_entry, m)?)?;
+    m.add_function(wrap_pyfunction!(uid_info, m)?)?;
+    m.add_function(wrap_pyfunction!(uid_table, m)?)?;
+    m.add_function(wrap_pyfunction!(transfer_syntax_table, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+"""The Dataset API: access by keyword, tag and pair; iteration; file meta; sequences; sources; JSON; pydicom."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import pytest
+
+import dicomfast
+from dicomfast import DataElement, Dataset, PersonName, Sequence, Tag
+
+pydicom = pytest.importorskip("pydicom")
+from pydicom.data import get_testdata_file  # noqa: E402
+
+CT = Path(get_testdata_file("CT_small.dcm"))
+MR_BE = Path(get_testdata_file("MR_small_bigendian.dcm"))
+NESTED = Path(get_testdata_file("rtplan.dcm"))
+DEFLATED = Path(get_testdata_file("image_dfl.dcm"))
+NO_PREAMBLE = Path(get_testdata_file("ExplVR_LitEndNoMeta.dcm"))
+
+
+def test_keyword_tag_and_pair_access() -> None:
+    ds = dicomfast.dcmread(CT)
+    assert ds.PatientName == "CompressedSamples^CT1"
+    assert isinstance(ds.PatientName, PersonName)
+    assert ds.PatientName.family_name == "CompressedSamples"
+    assert ds.PatientName.given_name == "CT1"
+    assert ds.Rows == 128
+    assert ds.PixelSpacing == [0.661468, 0.661468]
+    assert ds.ImageType == ["ORIGINAL", "PRIMARY", "AXIAL"]
+    elem = ds[0x00100010]
+    assert isinstance(elem, DataElement)
+    assert elem.tag == 0x00100010
+    assert elem.VR == "PN"
+    assert elem.keyword == "PatientName"
+    assert elem.name == "Patient's Name"
+    assert elem.VM == 1
+    assert ds[0x0010, 0x0010].value == ds["PatientName"].value == ds.PatientName
+    assert ds[Tag("PatientName")].value == ds.PatientName
+
+
+def test_missing_keyword_and_tag() -> None:
+    ds = dicomfast.dcmread(CT)
+    with pytest.raises(AttributeError):
+        _ = ds.PatientMotherBirthName
+    with pytest.raises(KeyError):
+        _ = ds[0x00101060]
+    with pytest.raises(AttributeError):
+        _ = ds.NotAKeywordAtAll
+    assert ds.get("PatientMotherBirthName") is None
+    assert ds.get("PatientMotherBirthName", "x") == "x"
+    assert ds.get(0x00101060) is None
+    assert "PatientName" in ds
+    assert 0x00100010 in ds
+    assert (0x0010, 0x0010) in ds
+    assert "PatientMotherBirthName" not in ds
+
+
+def test_iteration_is_in_tag_order_and_len_matches() -> None:
+    ds = dicomfast.dcmread(CT)
+    tags = [int(e.tag) for e in ds]
+    assert tags == sorted(tags)
+    assert len(ds) == len(tags)
+    ref = pydicom.dcmread(CT)
+    assert tags == [int(t) for t in ref.keys()]  # noqa: SIM118
+
+
+def test_file_meta() -> None:
+    ds = dicomfast.dcmread(CT)
+    assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert ds.file_meta.MediaStorageSOPClassUID == ds.SOPClassUID
+    assert ds.preamble is not None and len(ds.preamble) == 128
+    assert ds.original_transfer_syntax == "1.2.840.10008.1.2.1"
+
+
+def test_sequences_nested() -> None:
+    ds = dicomfast.dcmread(NESTED)
+    ref = pydicom.dcmread(NESTED)
+    seq = ds.BeamSequence
+    assert isinstance(seq, Sequence)
+    assert len(seq) == len(ref.BeamSequence)
+    item = seq[0]
+    assert isinstance(item, Dataset)
+    assert item.BeamName == ref.BeamSequence[0].BeamName
+    cps = item.ControlPointSequence
+    assert cps[0].NominalBeamEnergy == ref.BeamSequence[0].ControlPointSequence[0].NominalBeamEnergy
+    all_elems = list(ds.iterall())
+    assert len(all_elems) == len(list(ref.iterall()))
+
+
+def test_big_endian_and_deflated() -> None:
+    for p in (MR_BE, DEFLATED):
+        ds = dicomfast.dcmread(p)
+        ref = pydicom.dcmread(p)
+        assert ds.Rows == ref.Rows
+        assert ds.Columns == ref.Columns
+        assert ds.SOPInstanceUID == ref.SOPInstanceUID
+    assert not dicomfast.dcmread(MR_BE).is_little_endian
+
+
+def test_sources_bytes_memoryview_fileobj() -> None:
+    data = CT.read_bytes()
+    for src in (data, bytearray(data), memoryview(data), io.BytesIO(data), str(CT), CT):
+        ds = dicomfast.dcmread(src)
+        assert ds.PatientID == "1CT1"
+
+
+def test_force_needed_without_preamble() -> None:
+    with pytest.raises(dicomfast.InvalidDicomError, match="force=True"):
+        dicomfast.dcmread(NO_PREAMBLE)
+    ds = dicomfast.dcmread(NO_PREAMBLE, force=True)
+    assert "PatientName" in ds or len(ds) > 0
+
+
+def test_stop_before_pixels_and_specific_tags() -> None:
+    ds = dicomfast.dcmread(CT, stop_before_pixels=True)
+    assert "PixelData" not in ds
+    assert ds.Rows == 128
+    ds = dicomfast.dcmread(CT, specific_tags=["PatientName", 0x00280010])
+    assert sorted(int(t) for t in ds.keys()) == [0x00080005, 0x00100010, 0x00280010]  # noqa: SIM118
+    assert ds.Rows == 128
+
+
+def test_stop_before_pixels_matches_full_read_on_large_header(tmp_path: Path) -> None:
+    # A header far bigger than the first prefix read (16 KiB): the prefix must grow until it is complete.
+    data = CT.read_bytes()
+    i = data.index(b"\x10\x00\x10\x00PN")
+    big = b"\x09\x00\xff\x10OB\x00\x00" + (100_000).to_bytes(4, "little") + b"\x5a" * 100_000
+    path = tmp_path / "big_header.dcm"
+    path.write_bytes(data[:i] + big + data[i:])
+    full = dicomfast.dcmread(path)
+    part = dicomfast.dcmread(path, stop_before_pixels=True)
+    assert [int(e.tag) for e in part] == [int(e.tag) for e in full if e.tag < 0x7FE00010]
+    assert part[0x000910FF].value == b"\x5a" * 100_000
+    assert part.Rows == 128
+
+
+def test_modify_keeps_untouched_elements() -> None:
+    ds = dicomfast.dcmread(CT)
+    n = len(ds)
+    ds.PatientName = "DUPONT^JEAN"
+    assert ds.PatientName == "DUPONT^JEAN"
+    assert isinstance(ds.PatientName, PersonName)
+    del ds.PatientID
+    assert "PatientID" not in ds
+    assert len(ds) == n - 1
+    ds.PatientID = "X1"
+    assert len(ds) == n
+    assert ds.Rows == 128
+    ds[0x00091001] = DataElement(0x00091001, "LO", "private value")
+    assert ds[0x00091001].value == "private value"
+
+
+def test_new_dataset() -> None:
+    ds = Dataset({"PatientName": "A^B", "Rows": 2})
+    ds.Modality = "CT"
+    assert len(ds) == 3
+    assert [e.keyword for e in ds] == ["Modality", "PatientName", "Rows"]
+    with pytest.raises(AttributeError, match="not a DICOM keyword"):
+        ds.NotAKeyword = 1
+
+
+def test_json_round_trip() -> None:
+    ds = dicomfast.dcmread(NESTED)
+    text = ds.to_json()
+    back = Dataset.from_json(text)
+    assert back.to_json_dict() == ds.to_json_dict()
+    assert back.BeamSequence[0].BeamName == ds.BeamSequence[0].BeamName
+    ref = pydicom.dcmread(NESTED).to_json_dict()
+    ours = ds.to_json_dict()
+    assert set(ref) == set(ours)
+    assert ref["300A00B0"]["Value"][0]["300A00C2"] == ours["300A00B0"]["Value"][0]["300A00C2"]
+
+
+def test_json_bulk_data() -> None:
+    ds = dicomfast.dcmread(CT)
+    out = ds.to_json_dict(bulk_data_threshold=16, bulk_data_element_handler=lambda e: f"bulk/{int(e.tag):08X}")
+    assert out["7FE00010"] == {"vr": "OW", "BulkDataURI": "bulk/7FE00010"}
+    back = Dataset.from_json(out, lambda tag, vr, uri: b"\0\0")
+    assert back.PixelData == b"\0\0"
+
+
+def test_pydicom_round_trip() -> None:
+    ds = dicomfast.dcmread(NESTED)
+    pds = ds.to_pydicom()
+    assert pds.BeamSequence[0].BeamName == ds.BeamSequence[0].BeamName
+    back = Dataset.from_pydicom(pydicom.dcmread(NESTED))
+    assert back.to_json_dict() == ds.to_json_dict()
+
+
+def test_repr_and_str() -> None:
+    ds = dicomfast.dcmread(CT)
+    text = str(ds)
+    assert "(0010,0010) Patient's Name" in text
+    assert "PN: 'CompressedSamples^CT1'" in text
+    assert repr(ds[0x00100010]).startswith("(0010,0010)")
+
+
+def test_pickle() -> None:
+    ds = dicomfast.dcmread(CT, stop_before_pixels=True)
+    back = pickle.loads(pickle.dumps(ds))
+    assert back.PatientName == ds.PatientName
+    new = Dataset({"PatientName": "A^B"})
+    assert pickle.loads(pickle.dumps(new)).PatientName == "A^B"
+
+
+def test_tag() -> None:
+    t = Tag(0x0010, 0x0010)
+    assert t == Tag("PatientName") == Tag((0x0010, 0x0010)) == 0x00100010
+    assert str(t) == "(0010,0010)"
+    assert t.group == 0x0010 and t.element == 0x0010
+    assert Tag(0x00091001).is_private
+    assert dicomfast.dictionary_VR(0x00280106) == "US or SS"
+    assert dicomfast.keyword_for_tag(0x60023000) == "OverlayData"
+
+
+def test_errors_carry_offset_and_tag() -> None:
+    data = bytearray(CT.read_bytes())
+    # Make (0010,0010)'s 16-bit length lie: 0xFFF0 bytes, far more than remain in the file.
+    i = bytes(data).index(b"\x10\x00\x10\x00PN")
+    data[i + 6 : i + 8] = (0xFFF0).to_bytes(2, "little")
+    with pytest.raises(dicomfast.ParseError, match=r"\(0010,0010\)") as info:
+        dicomfast.dcmread(bytes(data[: i + 400]))
+    assert info.value.tag == 0x00100010
+    assert info.value.offset == i
+    assert isinstance(info.value, dicomfast.DicomError)
