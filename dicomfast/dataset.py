@@ -233,6 +233,15 @@ class DataElement:
         self.VR = VR
         self.value = value
 
+    @classmethod
+    def _make(cls, tag: int, vr: str, value: Any) -> DataElement:
+        """Build an element from trusted parts (a native tag number), skipping argument checks."""
+        elem = object.__new__(cls)
+        elem.tag = int.__new__(Tag, tag)
+        elem.VR = vr
+        elem.value = value
+        return elem
+
     @property
     def vr(self) -> str:
         """Alias of :attr:`VR`."""
@@ -398,13 +407,13 @@ class Dataset:
             return elem
         if not self._native_has(tag):
             raise KeyError(f"{Tag(tag)}")
-        vr = self._native.vr(tag)
         try:
             value = self._values[tag]
+            vr = self._native.vr(tag)
         except KeyError:
-            value = self._native.value(tag)
+            vr, value = self._native.item(tag)
             self._values[tag] = value
-        return DataElement(tag, vr, value)
+        return DataElement._make(tag, vr, value)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         tag = _tag_of(key)
@@ -488,6 +497,13 @@ class Dataset:
         return sorted(tags)
 
     def __iter__(self) -> Iterator[DataElement]:
+        native = self._native
+        if native is not None and not self._elements and not self._deleted:
+            # Unmodified data set read from a file: one native call decodes every value in tag order.
+            values = self._values
+            for tag, vr, value in native.all_items():
+                yield DataElement._make(tag, vr, values.setdefault(tag, value))
+            return
         for t in self._tags():
             yield self[t]
 

@@ -55,6 +55,17 @@ pub struct ParsedFile {
     pub stopped_early: bool,
 }
 
+impl std::fmt::Debug for ParsedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedFile")
+            .field("len", &self.bytes().len())
+            .field("encoding", &self.encoding)
+            .field("meta_elements", &self.meta.elements.len())
+            .field("elements", &self.dataset.elements.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ParsedFile {
     /// The whole buffer.
     #[must_use]
@@ -88,24 +99,13 @@ pub fn read_path(path: &Path, opts: &ReadOptions) -> Result<ParsedFile> {
     let mut src = source::FileSource::open(path)?;
     let header_only = opts.stop_before_pixels || opts.specific_tags.is_some();
     if header_only && src.len() > source::HEADER_PREFIX as u64 {
-        let mut n = source::HEADER_PREFIX;
-        loop {
-            let buf = src.prefix(n)?;
-            let complete = buf.as_ref().as_ref().len() as u64 >= src.len();
-            if complete {
-                return parse(buf, opts);
-            }
-            match parse_inner(buf, opts, true) {
-                Ok((p, false)) => return Ok(p),
-                Ok((_, true)) => {}
-                Err(e) if !matches!(e, Error::Parse { .. }) => return Err(e),
-                Err(_) => {}
-            }
-            if n as u64 >= source::MMAP_THRESHOLD * 4 {
-                // The header is large (or the file is not what it seems): read it whole.
-                return parse(src.whole()?, opts);
-            }
-            n *= 4;
+        // Most headers fit in the first read; when one does not, the whole file is read (small files) or
+        // mapped (large ones: a header-only parse then touches only the header's pages).
+        let buf = src.prefix(source::HEADER_PREFIX)?;
+        match parse_inner(buf, opts, true) {
+            Ok((p, false)) => return Ok(p),
+            Err(e) if !matches!(e, Error::Parse { .. }) => return Err(e),
+            _ => {}
         }
     }
     parse(src.whole()?, opts)

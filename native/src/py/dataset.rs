@@ -247,6 +247,16 @@ impl PyDataset {
         self.to_python(py, i, el)
     }
 
+    /// `(tag, vr, value)` of every element, in tag order (one call for a whole iteration).
+    fn all_items<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u32, &'static str, Bound<'py, PyAny>)>> {
+        let ds = self.node();
+        let mut out = Vec::with_capacity(ds.elements.len());
+        for (i, el) in ds.elements.iter().enumerate() {
+            out.push((el.tag.to_u32(), self.vr_of(el).as_str(), self.to_python(py, i, el)?));
+        }
+        Ok(out)
+    }
+
     /// `(vr, value)` of `tag`.
     fn item<'py>(&self, py: Python<'py>, tag: u32) -> PyResult<(&'static str, Bound<'py, PyAny>)> {
         let (i, el) = self.element(tag)?;

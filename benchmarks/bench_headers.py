@@ -1,0 +1,22 @@
+"""pytest-benchmark suite for header reads (``pytest benchmarks --benchmark-only``), built on benchmarks.headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import headers
+
+FILES = headers.file_list()
+
+
+@pytest.mark.parametrize("peer", ["dicomfast", "pydicom"])
+def test_header_read(benchmark: pytest.FixtureRequest, peer: str) -> None:
+    fn = headers.df_header if peer == "dicomfast" else headers.pd_header
+    benchmark.extra_info["files"] = len(FILES)
+    benchmark(fn, FILES)
+
+
+@pytest.mark.parametrize("peer", ["dicomfast", "pydicom"])
+def test_full_walk(benchmark: pytest.FixtureRequest, peer: str) -> None:
+    fn = headers.df_walk if peer == "dicomfast" else headers.pd_walk
+    benchmark(fn, headers.full_read_list(FILES)[:50])

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for dicomfast and runs one job:
+#   bash scripts/dev.sh demo   system packages + release build + `dicomfast demo` (the main job)
+#   bash scripts/dev.sh test   system packages + test dependencies + release build + every test and lint
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+job="${1:-demo}"
+PY="${PYTHON:-python3}"
+APT_BUILD=(cmake nasm g++)
+APT_TEST=(dcmtk)
+
+apt_install() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "== apt-get install ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+build() {
+    # One release build of the extension, installed editable so the tests import this checkout.
+    echo "== building dicomfast (release)"
+    "$PY" -m pip install -q --disable-pip-version-check -e "$@"
+}
+
+case "$job" in
+demo)
+    apt_install "${APT_BUILD[@]}"
+    build .
+    if dicomfast demo --help >/dev/null 2>&1; then
+        dicomfast demo
+    else
+        dicomfast dump
+    fi
+    ;;
+test)
+    apt_install "${APT_BUILD[@]}" "${APT_TEST[@]}"
+    build ".[test]"
+    echo "== cargo test (release, shares the extension's build of the C codecs)"
+    (cd native && cargo test --release --quiet 2>&1 | tail -n 30)
+    echo "== cargo clippy"
+    (cd native && cargo clippy --release --all-targets --quiet -- -D warnings)
+    (cd native && cargo fmt --check)
+    echo "== ruff"
+    "$PY" -m ruff check dicomfast tests benchmarks scripts
+    "$PY" -m ruff format --check dicomfast tests benchmarks scripts
+    echo "== pytest"
+    set +e
+    "$PY" -m pytest -q -p no:cacheprovider
+    rc=$?
+    set -e
+    if [ "$rc" -eq 5 ]; then
+        echo "pytest collected no tests: failing" >&2
+        exit 1
+    fi
+    exit "$rc"
+    ;;
+*)
+    echo "usage: bash scripts/dev.sh demo|test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,47 @@
+"""The command line: ``dicomfast dump`` and ``python -m dicomfast``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dicomfast import cli
+
+pydicom = pytest.importorskip("pydicom")
+from pydicom.data import get_testdata_file  # noqa: E402
+
+
+def test_dump_bundled_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["dump"]) == 0
+    out = capsys.readouterr().out
+    assert "(0010,0010) PN [Sample^Patient]" in out
+    assert "(0002,0010) UI [1.2.840.10008.1.2.1]" in out
+    assert "(fffe,e000) na (Item #1 with 3 elements)" in out
+    assert "    (0008,0104) LO [Head]" in out
+
+
+def test_dump_nested_and_width(capsys: pytest.CaptureFixture[str]) -> None:
+    path = get_testdata_file("rtplan.dcm")
+    assert cli.main(["dump", "--width", "20", path]) == 0
+    out = capsys.readouterr().out
+    assert "(300a,00b0) SQ (Sequence with" in out
+    assert "BeamSequence" in out
+    for line in out.splitlines():
+        if line.startswith("(") and "[" in line:
+            value = line.split(" ", 2)[2].split(" #")[0].strip()
+            assert len(value) <= 20, line
+
+
+def test_dump_error_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(b"not dicom")
+    assert cli.main(["dump", str(bad)]) == 1
+    assert "error" in capsys.readouterr().err
+
+
+def test_python_m_dicomfast() -> None:
+    out = subprocess.run([sys.executable, "-m", "dicomfast", "dump"], capture_output=True, text=True, check=True)
+    assert "Sample^Patient" in out.stdout
