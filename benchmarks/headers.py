@@ -38,7 +38,7 @@ def file_list() -> list[Path]:
         try:
             pydicom.dcmread(p, stop_before_pixels=True)
             dicomfast.dcmread(p, stop_before_pixels=True)
-        except Exception:  # noqa: BLE001 - not a file both read: left out of the list
+        except Exception:
             continue
         out.append(p)
     return out
@@ -122,7 +122,7 @@ def full_read_list(files: list[Path]) -> list[Path]:
         try:
             dicomfast.dcmread(p)
             pydicom.dcmread(p)
-        except Exception:  # noqa: BLE001, S112 - left out of the walk
+        except Exception:
             continue
         out.append(p)
     return out
@@ -141,7 +141,7 @@ def pd_walk(files: list[Path]) -> None:
         for elem in pydicom.dcmread(p).iterall():
             try:
                 elem.value  # noqa: B018
-            except Exception:  # noqa: BLE001, S112 - pydicom cannot convert some values; keep walking
+            except Exception:
                 continue
 
 
@@ -180,13 +180,20 @@ def main(argv: list[str] | None = None) -> int:
     t_pd = _time(pd_header, files, args.repeat)
     rows.append(("header read + 3 tags", "pydicom", len(files), t_pd, t_df))
     try:
-        import dicomsdl
+        import dicomsdl  # noqa: F401
 
         safe = dicomsdl_safe(files)
         t_sdl = _time(sdl_header, safe, args.repeat)
         t_df_s = _time(df_header, safe, args.repeat)
-        rows.append((f"header read + 3 tags (dicomsdl-safe subset, {len(files) - len(safe)} crash)",
-                     "dicomsdl " + _version("dicomsdl"), len(safe), t_sdl, t_df_s))
+        rows.append(
+            (
+                f"header read + 3 tags (dicomsdl-safe subset, {len(files) - len(safe)} crash)",
+                "dicomsdl " + _version("dicomsdl"),
+                len(safe),
+                t_sdl,
+                t_df_s,
+            )
+        )
     except ImportError:
         rows.append(("header read + 3 tags", "dicomsdl (not installed)", 0, float("nan"), float("nan")))
     whole = full_read_list(files)

@@ -20,6 +20,8 @@ from dicomfast.dataset import (
     tag_for_keyword,
 )
 from dicomfast.errors import DecodeError, DicomError, InvalidDicomError, ParseError, UnsupportedTransferSyntaxError
+from dicomfast.scan import scan, scan_batches, scan_to_parquet
+from dicomfast.filewriter import dcmwrite, encode_dataset
 
 __version__: str = _native.__version__
 
@@ -37,8 +39,13 @@ __all__ = [
     "UnsupportedTransferSyntaxError",
     "__version__",
     "dcmread",
+    "dcmwrite",
     "dictionary_VR",
     "dictionary_keyword",
+    "encode_dataset",
     "keyword_for_tag",
+    "scan",
+    "scan_batches",
+    "scan_to_parquet",
     "tag_for_keyword",
 ]

@@ -24,8 +24,8 @@ __all__ = [
     "Sequence",
     "Tag",
     "dcmread",
-    "dictionary_keyword",
     "dictionary_VR",
+    "dictionary_keyword",
     "keyword_for_tag",
     "tag_for_keyword",
 ]
@@ -33,7 +33,9 @@ __all__ = [
 _KW: dict[str, int] = _native.keyword_dict()
 _TAG_KW: dict[int, str] = {v: k for k, v in _KW.items()}
 
-_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
+_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
+)
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD"})
 
@@ -116,7 +118,7 @@ def keyword_for_tag(tag: int) -> str:
 dictionary_keyword = keyword_for_tag
 
 
-def dictionary_VR(tag: int) -> str:  # noqa: N802 - pydicom's name
+def dictionary_VR(tag: int) -> str:
     """The VR the dictionary gives a tag (e.g. ``"US or SS"``); ``KeyError`` when unknown."""
     entry = _native.dictionary_entry(int(tag))
     if entry is None:
@@ -228,7 +230,7 @@ class DataElement:
 
     __slots__ = ("VR", "tag", "value")
 
-    def __init__(self, tag: Any, VR: str, value: Any) -> None:  # noqa: N803 - pydicom's name
+    def __init__(self, tag: Any, VR: str, value: Any) -> None:
         self.tag = Tag(_tag_of(tag))
         self.VR = VR
         self.value = value
@@ -263,7 +265,7 @@ class DataElement:
         return "Private tag data" if self.tag.is_private else "Unknown"
 
     @property
-    def VM(self) -> int:  # noqa: N802 - pydicom's name
+    def VM(self) -> int:
         """Value multiplicity: the number of values (0 when empty; 1 for a sequence)."""
         return _vm(self.value)
 
@@ -373,7 +375,9 @@ class Dataset:
         tag = _KW.get(name)
         if tag is None:
             if name[:1].isupper():
-                raise AttributeError(f"'{name}' is not a DICOM keyword; set private elements with ds[tag] = DataElement(...)")
+                raise AttributeError(
+                    f"'{name}' is not a DICOM keyword; set private elements with ds[tag] = DataElement(...)"
+                )
             object.__setattr__(self, name, value)
             return
         self[tag] = value
@@ -435,7 +439,9 @@ class Dataset:
         if entry is None:
             if Tag(tag).is_private_creator:
                 return "LO"
-            raise KeyError(f"{Tag(tag)} is not in the dictionary: give its VR with ds[tag] = DataElement(tag, VR, value)")
+            raise KeyError(
+                f"{Tag(tag)} is not in the dictionary: give its VR with ds[tag] = DataElement(tag, VR, value)"
+            )
         vr = entry[0]
         if " or " in vr:
             vr = vr.split(" or ")[0]
@@ -581,7 +587,7 @@ class Dataset:
         return True if self._native is None else bool(self._native.is_little_endian)
 
     @property
-    def is_implicit_VR(self) -> bool:  # noqa: N802 - pydicom's name
+    def is_implicit_VR(self) -> bool:
         """Whether the data set was read as implicit VR."""
         return False if self._native is None else bool(self._native.is_implicit_vr)
 
@@ -647,7 +653,7 @@ class Dataset:
 
     def to_pydicom(self) -> Any:
         """This data set as a ``pydicom.Dataset`` (needs pydicom)."""
-        import pydicom  # noqa: PLC0415 - optional dependency
+        import pydicom
 
         def convert(src: Dataset, dst: Any) -> None:
             for elem in src:
@@ -757,9 +763,7 @@ def _coerce(vr: str, value: Any) -> Any:
 # --------------------------------------------------------------------------------------------- JSON
 
 
-def _element_to_json(
-    elem: DataElement, threshold: int, handler: Callable[[DataElement], str] | None
-) -> dict[str, Any]:
+def _element_to_json(elem: DataElement, threshold: int, handler: Callable[[DataElement], str] | None) -> dict[str, Any]:
     vr = elem.VR
     obj: dict[str, Any] = {"vr": vr}
     v = elem.value
@@ -842,6 +846,7 @@ def dcmread(
     force: bool = False,
     *,
     max_depth: int | None = None,
+    transfer_syntax: str | None = None,
 ) -> Dataset:
     """Read a DICOM file (PS3.10) or, with ``force=True``, a bare data set.
 
@@ -858,6 +863,9 @@ def dcmread(
         Read data without the 128-byte preamble and ``DICM`` prefix (the encoding is then guessed).
     max_depth : int, optional
         Deepest sequence nesting accepted (default 64).
+    transfer_syntax : str, optional
+        The transfer syntax UID of a bare data set without file meta (e.g. one received over the network);
+        without it the encoding is guessed from the first bytes.
 
     Returns
     -------
@@ -876,21 +884,21 @@ def dcmread(
     name: str | None = None
     if isinstance(fp, str | os.PathLike):
         name = os.fspath(fp)
-        handle = _native.read_file(name, stop_before_pixels, tags, force, max_depth)
+        handle = _native.read_file(name, stop_before_pixels, tags, force, max_depth, transfer_syntax)
         source = name
     elif isinstance(fp, bytes):
-        handle = _native.read_bytes(fp, stop_before_pixels, tags, force, max_depth)
+        handle = _native.read_bytes(fp, stop_before_pixels, tags, force, max_depth, transfer_syntax)
         source = fp
     elif isinstance(fp, bytearray | memoryview):
         data = bytes(fp)
-        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth)
+        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth, transfer_syntax)
         source = data
     elif hasattr(fp, "read"):
         data = fp.read()
         if not isinstance(data, bytes):
             raise TypeError("dcmread needs a binary file object (opened with 'rb')")
         name = getattr(fp, "name", None)
-        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth)
+        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth, transfer_syntax)
         source = data
     else:
         raise TypeError(f"dcmread cannot read from {type(fp).__name__}")
@@ -900,7 +908,13 @@ def dcmread(
         d["_filename"] = name
     d["_source"] = (
         source,
-        {"stop_before_pixels": stop_before_pixels, "specific_tags": tags, "force": force, "max_depth": max_depth},
+        {
+            "stop_before_pixels": stop_before_pixels,
+            "specific_tags": tags,
+            "force": force,
+            "max_depth": max_depth,
+            "transfer_syntax": transfer_syntax,
+        },
     )
     return ds
 

@@ -32,7 +32,7 @@ class UID(str):
         return str(self) in _TS
 
     @property
-    def is_implicit_VR(self) -> bool:  # noqa: N802 - pydicom's name
+    def is_implicit_VR(self) -> bool:
         """Implicit VR encoding."""
         return not _TS[str(self)][1]
 
@@ -58,7 +58,8 @@ class UID(str):
 
 
 _TS: dict[str, tuple[str, bool, bool, bool, bool]] = {
-    uid: (kw, explicit, big, deflated, encaps) for uid, kw, explicit, big, deflated, encaps in _native.transfer_syntax_table()
+    uid: (kw, explicit, big, deflated, encaps)
+    for uid, kw, explicit, big, deflated, encaps in _native.transfer_syntax_table()
 }
 
 TRANSFER_SYNTAXES: list[UID] = [UID(u) for u in _TS]

@@ -168,7 +168,7 @@ ANNEX = [
     ("ISO 2022 IR 144", ["ISO 2022 IR 144"], "PersonName", b"\x1b\x2d\x4c\xbb\xee\xda\x63\x65\xdc\xd1\x79\x70\xd3"),
     ("ISO 2022 IR 148", ["ISO 2022 IR 148"], "PersonName", b"\x1b\x2d\x4d\xc7\x61\x76\x75\xfe\x6f\xf0\x6c\x75"),
     ("ISO 2022 IR 166", ["ISO 2022 IR 166"], "PersonName", b"\x1b\x2d\x54\xb9\xd2\xc1\xca\xa1\xd8\xc5"),
-    ("ISO_IR 148", ["ISO_IR 148"], "Text", "Çavuşoğlu İ ı Ğ Ş".encode("iso8859_9")),  # noqa: RUF001
+    ("ISO_IR 148", ["ISO_IR 148"], "Text", "Çavuşoğlu İ ı Ğ Ş".encode("iso8859_9")),
     ("ISO_IR 166", ["ISO_IR 166"], "Text", "นามสกุล ฿".encode("tis_620")),
     ("ISO_IR 101", ["ISO_IR 101"], "Text", "Wałęsa Łódź".encode("iso8859_2")),
     ("ISO_IR 109", ["ISO_IR 109"], "Text", "antaŭnomo ĉ ĝ".encode("iso8859_3")),

@@ -64,14 +64,15 @@ def test_iteration_is_in_tag_order_and_len_matches() -> None:
     assert tags == sorted(tags)
     assert len(ds) == len(tags)
     ref = pydicom.dcmread(CT)
-    assert tags == [int(t) for t in ref.keys()]  # noqa: SIM118
+    assert tags == [int(t) for t in ref.keys()]
 
 
 def test_file_meta() -> None:
     ds = dicomfast.dcmread(CT)
     assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
     assert ds.file_meta.MediaStorageSOPClassUID == ds.SOPClassUID
-    assert ds.preamble is not None and len(ds.preamble) == 128
+    assert ds.preamble is not None
+    assert len(ds.preamble) == 128
     assert ds.original_transfer_syntax == "1.2.840.10008.1.2.1"
 
 
@@ -119,7 +120,7 @@ def test_stop_before_pixels_and_specific_tags() -> None:
     assert "PixelData" not in ds
     assert ds.Rows == 128
     ds = dicomfast.dcmread(CT, specific_tags=["PatientName", 0x00280010])
-    assert sorted(int(t) for t in ds.keys()) == [0x00080005, 0x00100010, 0x00280010]  # noqa: SIM118
+    assert sorted(int(t) for t in ds.keys()) == [0x00080005, 0x00100010, 0x00280010]
     assert ds.Rows == 128
 
 
@@ -210,7 +211,8 @@ def test_tag() -> None:
     t = Tag(0x0010, 0x0010)
     assert t == Tag("PatientName") == Tag((0x0010, 0x0010)) == 0x00100010
     assert str(t) == "(0010,0010)"
-    assert t.group == 0x0010 and t.element == 0x0010
+    assert t.group == 0x0010
+    assert t.element == 0x0010
     assert Tag(0x00091001).is_private
     assert dicomfast.dictionary_VR(0x00280106) == "US or SS"
     assert dicomfast.keyword_for_tag(0x60023000) == "OverlayData"

@@ -19,7 +19,14 @@ import dicomfast
 pydicom = pytest.importorskip("pydicom")
 from pydicom.data import get_testdata_file  # noqa: E402
 
-SAMPLES = ["CT_small.dcm", "rtplan.dcm", "MR_small_bigendian.dcm", "image_dfl.dcm", "emri_small_RLE.dcm", "SC_rgb_jpeg.dcm"]
+SAMPLES = [
+    "CT_small.dcm",
+    "rtplan.dcm",
+    "MR_small_bigendian.dcm",
+    "image_dfl.dcm",
+    "emri_small_RLE.dcm",
+    "SC_rgb_jpeg.dcm",
+]
 
 
 def _read_all(data: bytes) -> None:

@@ -5,13 +5,16 @@
 //! - [`parse`]: byte sources, preamble and file meta, transfer syntaxes, the lazy element index.
 //! - [`value`]: typed decoding of a value's bytes (text with character sets, numbers, DS/IS, AT).
 //! - [`pixel`]: frame layout, encapsulation, native unpacking and codecs.
+//! - [`write`]: the data set encoder (any uncompressed transfer syntax, verbatim copies when unchanged).
 //! - `py` (feature `python`): the only module that uses pyo3.
 
 pub mod dictionary;
 pub mod error;
 pub mod parse;
 pub mod pixel;
+pub mod scan;
 pub mod value;
+pub mod write;
 
 #[cfg(feature = "python")]
 mod py;

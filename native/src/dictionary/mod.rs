@@ -83,7 +83,10 @@ pub fn lookup(tag: Tag) -> Option<&'static DictEntry> {
     if tag.is_private() {
         return None;
     }
-    generated::REPEATERS.iter().find(|r| t & r.mask == r.value).map(|r| &r.entry)
+    generated::REPEATERS
+        .iter()
+        .find(|r| t & r.mask == r.value)
+        .map(|r| &r.entry)
 }
 
 /// The VR to use for `tag` when the encoding does not say (implicit VR, PS3.5 §7.1.3).
@@ -106,7 +109,12 @@ pub fn implicit_vr(tag: Tag) -> VR {
 pub fn tag_for_keyword(keyword: &str) -> Option<Tag> {
     let idx = &generated::KEYWORD_INDEX;
     let pos = idx
-        .binary_search_by(|&i| generated::ELEMENTS.get(i as usize).map_or("", |e| e.keyword).cmp(keyword))
+        .binary_search_by(|&i| {
+            generated::ELEMENTS
+                .get(i as usize)
+                .map_or("", |e| e.keyword)
+                .cmp(keyword)
+        })
         .ok()?;
     let i = *idx.get(pos)? as usize;
     generated::ELEMENTS.get(i).map(|e| Tag::from_u32(e.tag))
@@ -157,13 +165,19 @@ mod tests {
         let e = lookup(Tag(0x6002, 0x3000)).expect("OverlayData in group 6002");
         assert_eq!(e.keyword, "OverlayData");
         assert!(lookup(Tag(0x6001, 0x3000)).is_none());
-        assert_eq!(lookup(Tag(0x0028, 0x0410)).map(|e| e.keyword), Some("RowsForNthOrderCoefficients"));
+        assert_eq!(
+            lookup(Tag(0x0028, 0x0410)).map(|e| e.keyword),
+            Some("RowsForNthOrderCoefficients")
+        );
     }
 
     #[test]
     fn uids() {
         let ts = transfer_syntax("1.2.840.10008.1.2.1\0").expect("explicit LE");
         assert!(ts.explicit_vr && !ts.big_endian);
-        assert_eq!(uid("1.2.840.10008.5.1.4.1.1.2").map(|u| u.keyword), Some("CTImageStorage"));
+        assert_eq!(
+            uid("1.2.840.10008.5.1.4.1.1.2").map(|u| u.keyword),
+            Some("CTImageStorage")
+        );
     }
 }

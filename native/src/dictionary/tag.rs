@@ -88,8 +88,8 @@ macro_rules! vrs {
 }
 
 vrs!(
-    AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS, ST, SV,
-    TM, UC, UI, UL, UN, UR, US, UT, UV,
+    AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS, ST, SV, TM, UC, UI, UL,
+    UN, UR, US, UT, UV,
 );
 
 impl VR {
@@ -108,7 +108,19 @@ impl VR {
     pub const fn has_long_header(self) -> bool {
         matches!(
             self,
-            VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::UC | VR::UN | VR::UR | VR::UT | VR::SV | VR::UV
+            VR::OB
+                | VR::OD
+                | VR::OF
+                | VR::OL
+                | VR::OV
+                | VR::OW
+                | VR::SQ
+                | VR::UC
+                | VR::UN
+                | VR::UR
+                | VR::UT
+                | VR::SV
+                | VR::UV
         )
     }
 
@@ -117,7 +129,23 @@ impl VR {
     pub const fn is_text(self) -> bool {
         matches!(
             self,
-            VR::AE | VR::AS | VR::CS | VR::DA | VR::DS | VR::DT | VR::IS | VR::LO | VR::LT | VR::PN | VR::SH | VR::ST | VR::TM | VR::UC | VR::UI | VR::UR | VR::UT
+            VR::AE
+                | VR::AS
+                | VR::CS
+                | VR::DA
+                | VR::DS
+                | VR::DT
+                | VR::IS
+                | VR::LO
+                | VR::LT
+                | VR::PN
+                | VR::SH
+                | VR::ST
+                | VR::TM
+                | VR::UC
+                | VR::UI
+                | VR::UR
+                | VR::UT
         )
     }
 

@@ -25,6 +25,9 @@ pub struct ReadOptions {
     pub max_depth: usize,
     /// Most elements accepted in one file (all levels).
     pub max_elements: usize,
+    /// The transfer syntax of a bare data set (no file meta), e.g. one received over the network;
+    /// when `None`, it is guessed from the first bytes as pydicom does.
+    pub transfer_syntax: Option<String>,
 }
 
 impl Default for ReadOptions {
@@ -35,6 +38,7 @@ impl Default for ReadOptions {
             force: false,
             max_depth: 64,
             max_elements: 50_000_000,
+            transfer_syntax: None,
         }
     }
 }
@@ -193,13 +197,21 @@ impl<'a> Parser<'a> {
     fn u16_at(&self, pos: usize) -> Option<u16> {
         let b = self.buf.get(pos..pos.checked_add(2)?)?;
         let a = [b[0], b[1]];
-        Some(if self.big_endian { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) })
+        Some(if self.big_endian {
+            u16::from_be_bytes(a)
+        } else {
+            u16::from_le_bytes(a)
+        })
     }
 
     fn u32_at(&self, pos: usize) -> Option<u32> {
         let b = self.buf.get(pos..pos.checked_add(4)?)?;
         let a = [b[0], b[1], b[2], b[3]];
-        Some(if self.big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+        Some(if self.big_endian {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        })
     }
 
     fn tag_at(&self, pos: usize) -> Option<Tag> {
@@ -302,11 +314,18 @@ impl<'a> Parser<'a> {
                         return Err(Error::parse(
                             pos as u64,
                             None,
-                            format!("An element header starts {} bytes before the end of its item at byte {e}", e - pos),
+                            format!(
+                                "An element header starts {} bytes before the end of its item at byte {e}",
+                                e - pos
+                            ),
                         ));
                     }
                     End::Delimited => {
-                        return Err(self.truncated(pos, None, "An item of undefined length has no Item Delimitation Item"));
+                        return Err(self.truncated(
+                            pos,
+                            None,
+                            "An item of undefined length has no Item Delimitation Item",
+                        ));
                     }
                 }
             }
@@ -361,7 +380,14 @@ impl<'a> Parser<'a> {
 
     /// Parses one element whose header starts at `pos`; returns it and the offset after it.
     #[allow(clippy::too_many_lines)]
-    fn parse_element(&mut self, pos: usize, tag: Tag, explicit: bool, limit: usize, depth: usize) -> Result<(Element, usize)> {
+    fn parse_element(
+        &mut self,
+        pos: usize,
+        tag: Tag,
+        explicit: bool,
+        limit: usize,
+        depth: usize,
+    ) -> Result<(Element, usize)> {
         let mut el_explicit = explicit;
         let (mut vr, length, header_len) = if explicit {
             let Some(&[a, b]) = self.buf.get(pos + 4..pos + 6) else {
@@ -444,7 +470,10 @@ impl<'a> Parser<'a> {
             return Err(self.truncated(
                 pos,
                 Some(tag),
-                &format!("The value length {length} exceeds the {} bytes remaining", limit - value_offset),
+                &format!(
+                    "The value length {length} exceeds the {} bytes remaining",
+                    limit - value_offset
+                ),
             ));
         };
         // An explicit UN whose tag the dictionary knows as SQ is read as a sequence (pydicom's
@@ -456,8 +485,8 @@ impl<'a> Parser<'a> {
                 && dictionary::lookup(tag).is_some_and(|e| e.vr == VR::SQ));
         // An implicit VR element the dictionary calls SQ that does not start with an Item holds something
         // else (seen: a CS string in (0040,A170)): keep its bytes as UN rather than failing.
-        let as_sequence = as_sequence
-            && !(vr == VR::SQ && !el_explicit && len >= 4 && self.tag_at(value_offset) != Some(Tag::ITEM));
+        let as_sequence =
+            as_sequence && !(vr == VR::SQ && !el_explicit && len >= 4 && self.tag_at(value_offset) != Some(Tag::ITEM));
         if !as_sequence && vr == VR::SQ {
             vr = VR::UN;
         }
@@ -484,7 +513,14 @@ impl<'a> Parser<'a> {
     }
 
     /// Items of a sequence starting at `pos`, up to `end` (defined length) or the Sequence Delimitation Item.
-    fn parse_items(&mut self, pos: usize, end: Option<usize>, explicit: bool, depth: usize, seq: Tag) -> Result<(Vec<Item>, usize)> {
+    fn parse_items(
+        &mut self,
+        pos: usize,
+        end: Option<usize>,
+        explicit: bool,
+        depth: usize,
+        seq: Tag,
+    ) -> Result<(Vec<Item>, usize)> {
         if depth > self.opts.max_depth {
             return Err(Error::Limit {
                 offset: pos as u64,
@@ -505,9 +541,17 @@ impl<'a> Parser<'a> {
             let limit = end.unwrap_or(self.buf.len());
             if p + 8 > limit {
                 if end.is_some() {
-                    return Err(Error::parse(p as u64, Some(seq), "An item header runs past the end of its sequence"));
+                    return Err(Error::parse(
+                        p as u64,
+                        Some(seq),
+                        "An item header runs past the end of its sequence",
+                    ));
                 }
-                return Err(self.truncated(p, Some(seq), "A sequence of undefined length has no Sequence Delimitation Item"));
+                return Err(self.truncated(
+                    p,
+                    Some(seq),
+                    "A sequence of undefined length has no Sequence Delimitation Item",
+                ));
             }
             let tag = self.tag_at(p).unwrap_or_default();
             let length = self.u32_at(p + 4).unwrap_or(0);
@@ -571,7 +615,10 @@ impl<'a> Parser<'a> {
                 return Err(self.truncated(
                     p,
                     Some(el),
-                    &format!("A fragment length {length} exceeds the {} bytes remaining", self.buf.len() - start),
+                    &format!(
+                        "A fragment length {length} exceeds the {} bytes remaining",
+                        self.buf.len() - start
+                    ),
                 ));
             };
             frags.push(Fragment {

@@ -128,13 +128,16 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     // "DICM" at byte 128 with no group 0002 after it, and a plausible element at byte 0: the bytes
     // "DICM" are data (seen in the wild), and the file has no preamble.
     let has_preamble = data.get(128..132) == Some(b"DICM")
-        && !(data.get(132..134) != Some(&[0x02, 0x00]) && data.get(0..2).is_some_and(|g| g[1] == 0x00 && g[0] % 2 == 0 && g[0] != 0));
+        && !(data.get(132..134) != Some(&[0x02, 0x00])
+            && data
+                .get(0..2)
+                .is_some_and(|g| g[1] == 0x00 && g[0] % 2 == 0 && g[0] != 0));
     let mut pos = 0usize;
     if has_preamble {
         pos = 132;
     } else if data.get(0..4) == Some(b"DICM") {
         pos = 4; // "DICM" without the preamble (seen in the wild)
-    } else if !opts.force {
+    } else if !opts.force && opts.transfer_syntax.is_none() {
         if data.len() < 132 {
             return Err(not_dicom(&format!(
                 "File is only {} bytes: too short for the 128-byte preamble and 'DICM' prefix of a DICOM file (PS3.10 §7.1); \
@@ -167,7 +170,15 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     let ts_uid = meta
         .get(Tag::TRANSFER_SYNTAX_UID)
         .and_then(|e| data.get(e.value_range()))
-        .map(|b| String::from_utf8_lossy(b).trim_end_matches(['\0', ' ']).trim().to_owned());
+        .map(|b| {
+            String::from_utf8_lossy(b)
+                .trim_end_matches(['\0', ' '])
+                .trim()
+                .to_owned()
+        });
+    let ts_uid = ts_uid
+        .filter(|u| !u.is_empty())
+        .or_else(|| opts.transfer_syntax.clone());
     let encoding = match ts_uid.as_deref() {
         None | Some("") => guess_encoding(data.get(pos..).unwrap_or_default()),
         Some(uid) => match dictionary::transfer_syntax(uid) {
@@ -192,10 +203,14 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
         out.extend_from_slice(data.get(..pos).unwrap_or_default());
         let cap = (rest.len().saturating_mul(MAX_INFLATE_RATIO)).max(1 << 20);
         let mut dec = flate2::read::DeflateDecoder::new(rest).take(cap as u64);
-        if let Err(e) = dec.read_to_end(&mut out) {
-            if !(partial && out.len() > pos) {
-                return Err(Error::parse(pos as u64, None, format!("The deflated data set could not be inflated: {e}")));
-            }
+        if let Err(e) = dec.read_to_end(&mut out)
+            && !(partial && out.len() > pos)
+        {
+            return Err(Error::parse(
+                pos as u64,
+                None,
+                format!("The deflated data set could not be inflated: {e}"),
+            ));
         }
         let inflated: Bytes = Arc::new(out);
         let (ds, stopped, more) = {

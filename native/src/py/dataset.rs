@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::IntoPyObjectExt;
+use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
@@ -14,6 +14,7 @@ use super::errors::to_py;
 use crate::dictionary::{Tag, VR};
 use crate::parse::{self, Body, Dataset, Element, ParsedFile, ReadOptions};
 use crate::value::{self, IsItem, Number, Value, charset::Charsets};
+use crate::write;
 
 /// Python callables registered by `dicomfast.dataset` at import: they wrap native handles.
 pub struct Factories {
@@ -195,11 +196,17 @@ pub fn value_to_py<'py>(py: Python<'py>, buf: &[u8], v: Value) -> PyResult<Bound
                 .get(py)
                 .ok_or_else(|| PyTypeError::new_err("dicomfast.dataset is not imported"))?;
             let cls = f.person_name.bind(py);
-            let objs = names.into_iter().map(|n| cls.call1((n,))).collect::<PyResult<Vec<_>>>()?;
+            let objs = names
+                .into_iter()
+                .map(|n| cls.call1((n,)))
+                .collect::<PyResult<Vec<_>>>()?;
             one_or_list(py, objs.into_iter())?
         }
         Value::Ds(items) => {
-            let objs = items.into_iter().map(|n| number_to_py(py, n)).collect::<PyResult<Vec<_>>>()?;
+            let objs = items
+                .into_iter()
+                .map(|n| number_to_py(py, n))
+                .collect::<PyResult<Vec<_>>>()?;
             one_or_list(py, objs.into_iter())?
         }
         Value::Is(items) => {
@@ -230,7 +237,11 @@ impl PyDataset {
 
     /// `(tag, vr)` of every element, in tag order.
     fn elements(&self) -> Vec<(u32, &'static str)> {
-        self.node().elements.iter().map(|e| (e.tag.to_u32(), self.vr_of(e).as_str())).collect()
+        self.node()
+            .elements
+            .iter()
+            .map(|e| (e.tag.to_u32(), self.vr_of(e).as_str()))
+            .collect()
     }
 
     fn __len__(&self) -> usize {
@@ -283,6 +294,44 @@ impl PyDataset {
             .into_pyobject(py)
     }
 
+    /// Encodes this data set with `overrides` (`{tag: (vr, bytes, undefined_length)}`, values already encoded
+    /// in the target byte order) and `deleted` tags, in the given encoding. The GIL is released.
+    #[pyo3(signature = (overrides, deleted, explicit, big_endian))]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        overrides: std::collections::HashMap<u32, (String, Vec<u8>, bool)>,
+        deleted: Vec<u32>,
+        explicit: bool,
+        big_endian: bool,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let mut ov = std::collections::BTreeMap::new();
+        for t in deleted {
+            ov.insert(Tag::from_u32(t), write::Override::Delete);
+        }
+        for (t, (vr, bytes, undefined)) in overrides {
+            let vr = VR::parse(&vr).ok_or_else(|| PyTypeError::new_err(format!("unknown VR {vr:?}")))?;
+            ov.insert(Tag::from_u32(t), write::Override::Value { vr, bytes, undefined });
+        }
+        let chain = self.chain();
+        let (ds, ancestors) = chain.split_first().ok_or_else(|| PyTypeError::new_err("no data set"))?;
+        let src = write::Source {
+            buf: self.root.bytes(),
+            syntax: write::Syntax {
+                explicit: if self.meta { true } else { self.root.dataset.explicit_vr },
+                big_endian: self.big_endian(),
+            },
+        };
+        let dst = write::Syntax { explicit, big_endian };
+        let out = py
+            .detach(|| {
+                let mut out = Vec::with_capacity(self.root.bytes().len());
+                write::encode_dataset(&src, ds, ancestors, &ov, dst, &mut out).map(|()| out)
+            })
+            .map_err(|e| to_py(py, e))?;
+        Ok(PyBytes::new(py, &out))
+    }
+
     /// The file meta information data set.
     fn file_meta(&self) -> PyDataset {
         PyDataset::new(self.root.clone(), Vec::new(), true)
@@ -310,6 +359,18 @@ impl PyDataset {
     #[getter]
     fn is_little_endian(&self) -> bool {
         !self.big_endian()
+    }
+
+    /// Byte offset where the data set starts (after preamble and file meta).
+    #[getter]
+    fn dataset_offset(&self) -> usize {
+        self.root.dataset_offset
+    }
+
+    /// Whether the file meta information was encoded with explicit VR (PS3.10 §7.1 requires it).
+    #[getter]
+    fn meta_explicit(&self) -> bool {
+        self.root.meta.explicit_vr
     }
 
     /// Whether the file has the 128-byte preamble.
@@ -349,9 +410,16 @@ impl PyDataset {
     }
 }
 
-fn options(stop_before_pixels: bool, specific_tags: Option<Vec<u32>>, force: bool, max_depth: Option<usize>) -> ReadOptions {
+fn options(
+    stop_before_pixels: bool,
+    specific_tags: Option<Vec<u32>>,
+    force: bool,
+    max_depth: Option<usize>,
+    transfer_syntax: Option<String>,
+) -> ReadOptions {
     let mut o = ReadOptions {
         stop_before_pixels,
+        transfer_syntax,
         specific_tags: specific_tags.map(|t| t.into_iter().map(Tag::from_u32).collect()),
         force,
         ..ReadOptions::default()
@@ -364,7 +432,7 @@ fn options(stop_before_pixels: bool, specific_tags: Option<Vec<u32>>, force: boo
 
 /// Reads a file by path, with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (path, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None))]
+#[pyo3(signature = (path, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None))]
 pub fn read_file(
     py: Python<'_>,
     path: PathBuf,
@@ -372,15 +440,16 @@ pub fn read_file(
     specific_tags: Option<Vec<u32>>,
     force: bool,
     max_depth: Option<usize>,
+    transfer_syntax: Option<String>,
 ) -> PyResult<PyDataset> {
-    let opts = options(stop_before_pixels, specific_tags, force, max_depth);
+    let opts = options(stop_before_pixels, specific_tags, force, max_depth, transfer_syntax);
     let parsed = py.detach(|| parse::read_path(&path, &opts)).map_err(|e| to_py(py, e))?;
     Ok(PyDataset::new(Arc::new(parsed), Vec::new(), false))
 }
 
 /// Reads a data set from `bytes` (kept alive, not copied), with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (data, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None))]
+#[pyo3(signature = (data, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None))]
 pub fn read_bytes(
     py: Python<'_>,
     data: PyBackedBytes,
@@ -388,8 +457,9 @@ pub fn read_bytes(
     specific_tags: Option<Vec<u32>>,
     force: bool,
     max_depth: Option<usize>,
+    transfer_syntax: Option<String>,
 ) -> PyResult<PyDataset> {
-    let opts = options(stop_before_pixels, specific_tags, force, max_depth);
+    let opts = options(stop_before_pixels, specific_tags, force, max_depth, transfer_syntax);
     let buf: parse::Bytes = Arc::new(PyBuf(data));
     let parsed = py.detach(|| parse::parse(buf, &opts)).map_err(|e| to_py(py, e))?;
     Ok(PyDataset::new(Arc::new(parsed), Vec::new(), false))

@@ -6,23 +6,48 @@ use pyo3::prelude::*;
 
 use crate::error::Error;
 
-create_exception!(dicomfast.errors, DicomError, PyException, "Base class of every error raised for bad DICOM data.");
+create_exception!(
+    dicomfast.errors,
+    DicomError,
+    PyException,
+    "Base class of every error raised for bad DICOM data."
+);
 create_exception!(
     dicomfast.errors,
     InvalidDicomError,
     DicomError,
     "The data is not DICOM (no 'DICM' prefix); pass force=True to read it anyway."
 );
-create_exception!(dicomfast.errors, ParseError, DicomError, "The data set structure is malformed.");
-create_exception!(dicomfast.errors, LimitError, ParseError, "A configured resource limit was exceeded.");
-create_exception!(dicomfast.errors, DecodeError, DicomError, "Pixel data could not be decoded.");
+create_exception!(
+    dicomfast.errors,
+    ParseError,
+    DicomError,
+    "The data set structure is malformed."
+);
+create_exception!(
+    dicomfast.errors,
+    LimitError,
+    ParseError,
+    "A configured resource limit was exceeded."
+);
+create_exception!(
+    dicomfast.errors,
+    DecodeError,
+    DicomError,
+    "Pixel data could not be decoded."
+);
 create_exception!(
     dicomfast.errors,
     UnsupportedTransferSyntaxError,
     DecodeError,
     "No decoder or encoder exists for the transfer syntax."
 );
-create_exception!(dicomfast.errors, ValueError_, DicomError, "A value does not fit its VR.");
+create_exception!(
+    dicomfast.errors,
+    ValueError_,
+    DicomError,
+    "A value does not fit its VR."
+);
 
 /// Converts a core error into the matching Python exception, with `.offset` and `.tag` set where known.
 pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
@@ -59,7 +84,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ParseError", py.get_type::<ParseError>())?;
     m.add("LimitError", py.get_type::<LimitError>())?;
     m.add("DecodeError", py.get_type::<DecodeError>())?;
-    m.add("UnsupportedTransferSyntaxError", py.get_type::<UnsupportedTransferSyntaxError>())?;
+    m.add(
+        "UnsupportedTransferSyntaxError",
+        py.get_type::<UnsupportedTransferSyntaxError>(),
+    )?;
     m.add("InvalidValueError", py.get_type::<ValueError_>())?;
     Ok(())
 }

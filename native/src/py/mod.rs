@@ -7,6 +7,7 @@
 
 pub mod dataset;
 pub mod errors;
+pub mod scan;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -40,7 +41,10 @@ fn uid_info(uid: &str) -> Option<(&'static str, &'static str, &'static str)> {
 /// Every known UID as `(uid, keyword, name, kind)`.
 #[pyfunction]
 fn uid_table() -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
-    dictionary::generated::UIDS.iter().map(|u| (u.uid, u.keyword, u.name, u.kind)).collect()
+    dictionary::generated::UIDS
+        .iter()
+        .map(|u| (u.uid, u.keyword, u.name, u.kind))
+        .collect()
 }
 
 /// Every transfer syntax as `(uid, keyword, explicit_vr, big_endian, deflated, encapsulated)`.
@@ -48,18 +52,44 @@ fn uid_table() -> Vec<(&'static str, &'static str, &'static str, &'static str)> 
 fn transfer_syntax_table() -> Vec<(&'static str, &'static str, bool, bool, bool, bool)> {
     dictionary::generated::TRANSFER_SYNTAXES
         .iter()
-        .map(|t| (t.uid, t.keyword, t.explicit_vr, t.big_endian, t.deflated, t.encapsulated))
+        .map(|t| {
+            (
+                t.uid,
+                t.keyword,
+                t.explicit_vr,
+                t.big_endian,
+                t.deflated,
+                t.encapsulated,
+            )
+        })
         .collect()
+}
+
+/// Encodes text for a VR kind ("PN", "text" for LO/SH/UC, "long" for LT/ST/UT) in the character sets named by
+/// the terms of (0008,0005) Specific Character Set.
+#[pyfunction]
+fn encode_text(text: &str, terms: Vec<String>, kind: &str) -> PyResult<Vec<u8>> {
+    use crate::value::charset::{Charsets, TextKind};
+    let kind = match kind {
+        "PN" => TextKind::PersonName,
+        "long" => TextKind::LongText,
+        _ => TextKind::Text,
+    };
+    Charsets::from_terms(&terms)
+        .encode(text, kind)
+        .map_err(|e| Python::attach(|py| errors::to_py(py, e)))
 }
 
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    scan::register(m)?;
     m.add_class::<dataset::PyDataset>()?;
     m.add_function(wrap_pyfunction!(dataset::read_file, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::read_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::register, m)?)?;
     m.add_function(wrap_pyfunction!(keyword_dict, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_text, m)?)?;
     m.add_function(wrap_pyfunction!(dictionary_entry, m)?)?;
     m.add_function(wrap_pyfunction!(uid_info, m)?)?;
     m.add_function(wrap_pyfunction!(uid_table, m)?)?;

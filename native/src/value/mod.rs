@@ -125,7 +125,11 @@ pub fn decode(buf: &[u8], el: &Element, vr: VR, big_endian: bool, charsets: &Cha
         }
         VR::LO | VR::SH | VR::UC => {
             let s = charsets.decode(bytes, TextKind::Text);
-            Value::Strs(s.split('\\').map(|v| v.trim_end_matches(['\0', ' ']).to_owned()).collect())
+            Value::Strs(
+                s.split('\\')
+                    .map(|v| v.trim_end_matches(['\0', ' ']).to_owned())
+                    .collect(),
+            )
         }
         VR::LT | VR::ST | VR::UT => {
             let s = charsets.decode(bytes, TextKind::LongText);
@@ -138,13 +142,13 @@ pub fn decode(buf: &[u8], el: &Element, vr: VR, big_endian: bool, charsets: &Cha
         }
         VR::US | VR::SS | VR::UL | VR::SL | VR::SV => {
             let size = vr.number_size();
-            if bytes.len() % size != 0 {
+            if !bytes.len().is_multiple_of(size) {
                 return Value::Bytes(el.value_range());
             }
             Value::Ints(bytes.chunks_exact(size).map(|c| read_int(c, vr, big_endian)).collect())
         }
         VR::UV => {
-            if bytes.len() % 8 != 0 {
+            if !bytes.len().is_multiple_of(8) {
                 return Value::Bytes(el.value_range());
             }
             Value::U64s(
@@ -152,14 +156,18 @@ pub fn decode(buf: &[u8], el: &Element, vr: VR, big_endian: bool, charsets: &Cha
                     .chunks_exact(8)
                     .map(|c| {
                         let a: [u8; 8] = c.try_into().unwrap_or_default();
-                        if big_endian { u64::from_be_bytes(a) } else { u64::from_le_bytes(a) }
+                        if big_endian {
+                            u64::from_be_bytes(a)
+                        } else {
+                            u64::from_le_bytes(a)
+                        }
                     })
                     .collect(),
             )
         }
         VR::FL | VR::FD => {
             let size = vr.number_size();
-            if bytes.len() % size != 0 {
+            if !bytes.len().is_multiple_of(size) {
                 return Value::Bytes(el.value_range());
             }
             Value::Floats(bytes.chunks_exact(size).map(|c| read_float(c, big_endian)).collect())
@@ -205,7 +213,11 @@ fn read_int(c: &[u8], vr: VR, be: bool) -> i64 {
     macro_rules! rd {
         ($t:ty, $n:expr) => {{
             let a: [u8; $n] = c.try_into().unwrap_or_default();
-            i64::from(if be { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) })
+            i64::from(if be {
+                <$t>::from_be_bytes(a)
+            } else {
+                <$t>::from_le_bytes(a)
+            })
         }};
     }
     match vr {
@@ -215,7 +227,11 @@ fn read_int(c: &[u8], vr: VR, be: bool) -> i64 {
         VR::SL => rd!(i32, 4),
         _ => {
             let a: [u8; 8] = c.try_into().unwrap_or_default();
-            if be { i64::from_be_bytes(a) } else { i64::from_le_bytes(a) }
+            if be {
+                i64::from_be_bytes(a)
+            } else {
+                i64::from_le_bytes(a)
+            }
         }
     }
 }
@@ -223,10 +239,18 @@ fn read_int(c: &[u8], vr: VR, be: bool) -> i64 {
 fn read_float(c: &[u8], be: bool) -> f64 {
     if c.len() == 4 {
         let a: [u8; 4] = c.try_into().unwrap_or_default();
-        f64::from(if be { f32::from_be_bytes(a) } else { f32::from_le_bytes(a) })
+        f64::from(if be {
+            f32::from_be_bytes(a)
+        } else {
+            f32::from_le_bytes(a)
+        })
     } else {
         let a: [u8; 8] = c.try_into().unwrap_or_default();
-        if be { f64::from_be_bytes(a) } else { f64::from_le_bytes(a) }
+        if be {
+            f64::from_be_bytes(a)
+        } else {
+            f64::from_le_bytes(a)
+        }
     }
 }
 
@@ -235,7 +259,11 @@ fn us_value(buf: &[u8], ds: &Dataset, tag: Tag, big_endian: bool) -> Option<u16>
     let el = ds.get(tag)?;
     let b = buf.get(el.value_offset..el.value_offset + 2.min(el.value_len))?;
     let a: [u8; 2] = b.try_into().ok()?;
-    Some(if big_endian { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) })
+    Some(if big_endian {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    })
 }
 
 /// The VR to decode `el` with. Implicit VR elements whose dictionary VR is ambiguous ("US or SS", "OB or OW",
@@ -245,7 +273,11 @@ fn us_value(buf: &[u8], ds: &Dataset, tag: Tag, big_endian: bool) -> Option<u16>
 pub fn effective_vr(buf: &[u8], el: &Element, ancestors: &[&Dataset], big_endian: bool) -> VR {
     if el.tag.is_private() {
         // A private creator written as UN is LO (PS3.5 §7.8.1), as pydicom reads it.
-        return if el.vr == VR::UN && el.tag.is_private_creator() { VR::LO } else { el.vr };
+        return if el.vr == VR::UN && el.tag.is_private_creator() {
+            VR::LO
+        } else {
+            el.vr
+        };
     }
     let Some(entry) = dictionary::lookup(el.tag) else {
         return el.vr;
@@ -267,7 +299,11 @@ pub fn effective_vr(buf: &[u8], el: &Element, ancestors: &[&Dataset], big_endian
         return el.vr;
     };
     if el.tag == Tag::PIXEL_DATA {
-        return if matches!(el.body, Body::Fragments(_)) { VR::OB } else { VR::OW };
+        return if matches!(el.body, Body::Fragments(_)) {
+            VR::OB
+        } else {
+            VR::OW
+        };
     }
     match entry.vr_spec {
         "US or SS" => {

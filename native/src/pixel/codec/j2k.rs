@@ -1,0 +1,333 @@
+//! JPEG 2000 (ISO/IEC 15444-1) and High-Throughput JPEG 2000 (ISO/IEC 15444-15) through OpenJPEG:
+//! 1.2.840.10008.1.2.4.90 / .4.91 and .4.201 / .4.202 / .4.203. Raw codestreams (SOC FF4F) and JP2-wrapped
+//! ones (signature box) are told apart by their first bytes.
+//!
+//! The SIZ marker segment (ISO 15444-1 §A.5.1) is read by our own code first, and the image dimensions,
+//! component count and precision are checked against `info` before OpenJPEG decodes anything.
+//! Signedness follows pydicom + pylibjpeg-openjpeg: for MONOCHROME data whose SIZ signedness differs
+//! from Pixel Representation, samples are sign-extended (or masked) from the codestream's precision.
+//! OpenJPEG's messages go to a per-call buffer (used in errors), never to stdout/stderr.
+
+use std::ffi::{CStr, c_char, c_void};
+
+use openjpeg_sys as opj;
+
+use super::{JPEG_2000, check_output, fit_precision};
+use crate::pixel::layout::PixelInfo;
+use crate::{Error, Result};
+
+/// The fields of the SIZ marker segment this module checks (ISO 15444-1 Table A.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct J2kHeader {
+    /// Xsiz - XOsiz.
+    pub columns: u32,
+    /// Ysiz - YOsiz.
+    pub rows: u32,
+    /// Csiz.
+    pub components: u16,
+    /// Precision of the first component (Ssiz & 0x7F) + 1.
+    pub precision: u8,
+    /// Ssiz & 0x80 of the first component.
+    pub signed: bool,
+    /// True when the codestream is wrapped in a JP2 file.
+    pub jp2: bool,
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+/// Finds SOC + SIZ (raw, or inside a JP2 file's contiguous codestream box) and reads SIZ.
+pub fn parse_header(src: &[u8]) -> Option<J2kHeader> {
+    let jp2 = src.starts_with(b"\x00\x00\x00\x0cjP  \r\n\x87\n");
+    let start = if jp2 {
+        // The first SOC SIZ pair: inside the 'jp2c' box (ISO 15444-1 §I.5.4).
+        src.windows(4).position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])?
+    } else if src.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        0
+    } else {
+        return None;
+    };
+    let siz = src.get(start + 4..)?;
+    // Lsiz(2) Rsiz(2) Xsiz(4) Ysiz(4) XOsiz(4) YOsiz(4) XTsiz(4) YTsiz(4) XTOsiz(4) YTOsiz(4) Csiz(2) Ssiz...
+    let xsiz = be32(siz, 4)?;
+    let ysiz = be32(siz, 8)?;
+    let xo = be32(siz, 12)?;
+    let yo = be32(siz, 16)?;
+    let csiz = be16(siz, 36)?;
+    let ssiz = *siz.get(38)?;
+    Some(J2kHeader {
+        columns: xsiz.checked_sub(xo)?,
+        rows: ysiz.checked_sub(yo)?,
+        components: csiz,
+        precision: (ssiz & 0x7F) + 1,
+        signed: ssiz & 0x80 != 0,
+        jp2,
+    })
+}
+
+/// The Photometric Interpretation of the decoded samples when it differs from the data set's:
+/// OpenJPEG undoes the reversible / irreversible component transform, so YBR_RCT and YBR_ICT decode
+/// to RGB (as pydicom reports).
+#[must_use]
+pub fn j2k_photometric(info: &PixelInfo) -> Option<&'static str> {
+    matches!(info.photometric.as_str(), "YBR_ICT" | "YBR_RCT").then_some("RGB")
+}
+
+/// The memory source OpenJPEG reads through the callbacks below.
+struct Source {
+    data: *const u8,
+    len: usize,
+    pos: usize,
+}
+
+unsafe extern "C" fn read_cb(buf: *mut c_void, n: opj::OPJ_SIZE_T, user: *mut c_void) -> opj::OPJ_SIZE_T {
+    // SAFETY: `user` is the &mut Source passed to opj_stream_set_user_data, alive for the stream's use;
+    // `buf` has room for `n` bytes (OpenJPEG's contract); the copy stays inside `data[..len]`.
+    unsafe {
+        let s = &mut *user.cast::<Source>();
+        let left = s.len.saturating_sub(s.pos);
+        if left == 0 {
+            return usize::MAX as opj::OPJ_SIZE_T;
+        }
+        let k = left.min(n);
+        std::ptr::copy_nonoverlapping(s.data.add(s.pos), buf.cast::<u8>(), k);
+        s.pos += k;
+        k as opj::OPJ_SIZE_T
+    }
+}
+
+unsafe extern "C" fn skip_cb(n: opj::OPJ_OFF_T, user: *mut c_void) -> opj::OPJ_OFF_T {
+    // SAFETY: `user` is the live &mut Source (see read_cb).
+    unsafe {
+        let s = &mut *user.cast::<Source>();
+        if n < 0 {
+            let back = n.unsigned_abs() as usize;
+            let k = back.min(s.pos);
+            s.pos -= k;
+            return -(k as opj::OPJ_OFF_T);
+        }
+        let k = (n as usize).min(s.len.saturating_sub(s.pos));
+        s.pos += k;
+        k as opj::OPJ_OFF_T
+    }
+}
+
+unsafe extern "C" fn seek_cb(n: opj::OPJ_OFF_T, user: *mut c_void) -> opj::OPJ_BOOL {
+    // SAFETY: `user` is the live &mut Source (see read_cb).
+    unsafe {
+        let s = &mut *user.cast::<Source>();
+        match usize::try_from(n) {
+            Ok(p) if p <= s.len => {
+                s.pos = p;
+                1
+            }
+            _ => 0,
+        }
+    }
+}
+
+unsafe extern "C" fn message_cb(msg: *const c_char, user: *mut c_void) {
+    // SAFETY: `user` is the &mut String given to opj_set_*_handler, alive for the codec's lifetime;
+    // `msg` is a NUL-terminated string from OpenJPEG.
+    unsafe {
+        if msg.is_null() || user.is_null() {
+            return;
+        }
+        let log = &mut *user.cast::<String>();
+        if log.len() < 1024 {
+            log.push_str(CStr::from_ptr(msg).to_string_lossy().trim_end());
+            log.push_str("; ");
+        }
+    }
+}
+
+unsafe extern "C" fn quiet_cb(_msg: *const c_char, _user: *mut c_void) {}
+
+/// Owned OpenJPEG objects, released in the right order.
+struct Session {
+    codec: *mut opj::opj_codec_t,
+    stream: *mut opj::opj_stream_t,
+    image: *mut opj::opj_image_t,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // SAFETY: each pointer is either NULL or was created by OpenJPEG for this session, released once.
+        unsafe {
+            if !self.image.is_null() {
+                opj::opj_image_destroy(self.image);
+            }
+            if !self.stream.is_null() {
+                opj::opj_stream_destroy(self.stream);
+            }
+            if !self.codec.is_null() {
+                opj::opj_destroy_codec(self.codec);
+            }
+        }
+    }
+}
+
+/// Decodes a JPEG 2000 / HTJ2K frame into `out`.
+pub fn decode_j2k(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    let ts = JPEG_2000;
+    check_output(ts, frame, info, out)?;
+    let fail = |r: String| Error::decode(ts, frame, r);
+    let h = parse_header(src).ok_or_else(|| {
+        fail("Not a JPEG 2000 codestream: no SOC and SIZ markers (FF4F FF51) or JP2 signature found".to_owned())
+    })?;
+    let (rows, cols, spp) = info.frame_shape();
+    if h.rows as usize != rows || h.columns as usize != cols || usize::from(h.components) != spp {
+        return Err(fail(format!(
+            "The JPEG 2000 image is {} x {} x {} but (0028,0010) 'Rows', (0028,0011) 'Columns' and (0028,0002) 'Samples per Pixel' say {rows} x {cols} x {spp}",
+            h.rows, h.columns, h.components
+        )));
+    }
+    let dtype = info.output_dtype();
+    if usize::from(h.precision) > 8 * dtype.itemsize() || h.precision > 32 {
+        return Err(fail(format!(
+            "The JPEG 2000 precision {} does not fit (0028,0100) 'Bits Allocated' {}",
+            h.precision, info.bits_allocated
+        )));
+    }
+
+    let mut log = String::new();
+    let mut source = Source {
+        data: src.as_ptr(),
+        len: src.len(),
+        pos: 0,
+    };
+    let format = if h.jp2 {
+        opj::CODEC_FORMAT::OPJ_CODEC_JP2
+    } else {
+        opj::CODEC_FORMAT::OPJ_CODEC_J2K
+    };
+    // SAFETY: opj_create_decompress has no preconditions; NULL is checked. The handlers get a pointer to
+    // `log`, which outlives the session (declared before it, dropped after).
+    let mut s = Session {
+        codec: unsafe { opj::opj_create_decompress(format) },
+        stream: std::ptr::null_mut(),
+        image: std::ptr::null_mut(),
+    };
+    if s.codec.is_null() {
+        return Err(fail("OpenJPEG could not create a decoder".to_owned()));
+    }
+    let log_ptr = (&raw mut log).cast::<c_void>();
+    // SAFETY: s.codec is live; callbacks are plain functions; `log` outlives `s`.
+    unsafe {
+        opj::opj_set_info_handler(s.codec, Some(quiet_cb), std::ptr::null_mut());
+        opj::opj_set_warning_handler(s.codec, Some(message_cb), log_ptr);
+        opj::opj_set_error_handler(s.codec, Some(message_cb), log_ptr);
+        let mut params: opj::opj_dparameters_t = std::mem::zeroed();
+        opj::opj_set_default_decoder_parameters(&mut params);
+        if opj::opj_setup_decoder(s.codec, &mut params) == 0 {
+            return Err(fail(format!("OpenJPEG setup failed: {log}")));
+        }
+    }
+    // SAFETY: a read stream over `source`, which outlives `s` (declared before it); no free function, as
+    // `source` is owned here.
+    unsafe {
+        s.stream = opj::opj_stream_default_create(1);
+        if s.stream.is_null() {
+            return Err(fail("OpenJPEG could not create a stream".to_owned()));
+        }
+        opj::opj_stream_set_read_function(s.stream, Some(read_cb));
+        opj::opj_stream_set_skip_function(s.stream, Some(skip_cb));
+        opj::opj_stream_set_seek_function(s.stream, Some(seek_cb));
+        opj::opj_stream_set_user_data(s.stream, (&raw mut source).cast::<c_void>(), None);
+        opj::opj_stream_set_user_data_length(s.stream, src.len() as u64);
+    }
+    // SAFETY: codec and stream are live; `s.image` receives an image owned by the session.
+    if unsafe { opj::opj_read_header(s.stream, s.codec, &mut s.image) } == 0 || s.image.is_null() {
+        return Err(fail(format!("Invalid JPEG 2000 header: {log}")));
+    }
+    // Check OpenJPEG's view of the image against `info` before decoding a single sample.
+    // SAFETY: s.image is a valid image from opj_read_header; comps has numcomps entries.
+    let comps = unsafe {
+        let img = &*s.image;
+        if img.x1.saturating_sub(img.x0) as usize != cols
+            || img.y1.saturating_sub(img.y0) as usize != rows
+            || img.numcomps as usize != spp
+            || img.comps.is_null()
+        {
+            return Err(fail(format!(
+                "OpenJPEG reads the image as {} x {} x {}, expected {cols} x {rows} x {spp}",
+                img.x1.saturating_sub(img.x0),
+                img.y1.saturating_sub(img.y0),
+                img.numcomps
+            )));
+        }
+        std::slice::from_raw_parts(img.comps, spp)
+    };
+    for (i, c) in comps.iter().enumerate() {
+        if c.dx != 1 || c.dy != 1 || c.prec == 0 || c.prec as usize > 8 * dtype.itemsize() {
+            return Err(fail(format!(
+                "Component {i} is subsampled ({} x {}) or has precision {}, which is not supported",
+                c.dx, c.dy, c.prec
+            )));
+        }
+    }
+    // SAFETY: codec, stream and image are live and consistent (from opj_read_header).
+    let ok =
+        unsafe { opj::opj_decode(s.codec, s.stream, s.image) != 0 && opj::opj_end_decompress(s.codec, s.stream) != 0 };
+    if !ok {
+        return Err(fail(format!("OpenJPEG could not decode the codestream: {log}")));
+    }
+    // SAFETY: after opj_decode each component has w x h samples at `data` (checked non-NULL and sized).
+    let planes: Vec<&[i32]> = unsafe {
+        let img = &*s.image;
+        let comps = std::slice::from_raw_parts(img.comps, spp);
+        let mut planes = Vec::with_capacity(spp);
+        for c in comps {
+            if c.data.is_null() || c.w as usize != cols || c.h as usize != rows {
+                return Err(fail(format!(
+                    "OpenJPEG produced a {} x {} component, expected {cols} x {rows}",
+                    c.w, c.h
+                )));
+            }
+            planes.push(std::slice::from_raw_parts(c.data, rows * cols));
+        }
+        planes
+    };
+    let size = dtype.itemsize();
+    for (ci, plane) in planes.iter().enumerate() {
+        let lane = out.get_mut(ci * size..).unwrap_or_default();
+        let stride = spp * size;
+        match size {
+            1 => lane
+                .iter_mut()
+                .step_by(stride)
+                .zip(plane.iter())
+                .for_each(|(d, &v)| *d = v as u8),
+            2 => lane.chunks_mut(stride).zip(plane.iter()).for_each(|(d, &v)| {
+                if let Some(d) = d.get_mut(..2) {
+                    d.copy_from_slice(&(v as u16).to_le_bytes());
+                }
+            }),
+            _ => lane.chunks_mut(stride).zip(plane.iter()).for_each(|(d, &v)| {
+                let b = i64::from(v).to_le_bytes();
+                if let (Some(d), Some(b)) = (d.get_mut(..size), b.get(..size)) {
+                    d.copy_from_slice(b);
+                }
+            }),
+        }
+    }
+    // pydicom's _apply_sign_correction (MONOCHROME only): a SIZ signedness that differs from Pixel
+    // Representation is fixed by shifting out the bits above the codestream's precision.
+    let signed = comps.first().is_some_and(|c| c.sgnd != 0);
+    let prec = comps.first().map_or(0, |c| c.prec);
+    if info.photometric.starts_with("MONOCHROME") && signed != (info.pixel_representation == 1) {
+        fit_precision(out, dtype, prec as u16);
+    }
+    drop(s);
+    Ok(())
+}

@@ -1,0 +1,500 @@
+//! JPEG (ISO/IEC 10918-1) through libjpeg-turbo 3's TurboJPEG API: Baseline 1.2.840.10008.1.2.4.50,
+//! Extended 12-bit .4.51, Lossless .4.57 and Lossless SV1 .4.70 (any predictor, 2 to 16 bits).
+//!
+//! Colour: pydicom 3 (through GDCM) decodes 3-component JPEGs *without* the codec's colour transform and
+//! then converts YBR_FULL / YBR_FULL_422 to RGB itself. We do the same: before decoding a 3-component
+//! stream we neutralise the JFIF APP0 marker and set an Adobe APP14 transform of 0, so libjpeg-turbo
+//! upsamples but does not convert, and `out` holds the stored components. [`jpeg_photometric`] says
+//! which Photometric Interpretation those components really have (pydicom's `_conform_jpg_colorspace`).
+//!
+//! Precision picks the API: 2-8 bits `tj3Decompress8`, 9-12 `tj3Decompress12`, 13-16 `tj3Decompress16`.
+
+use std::ffi::CStr;
+
+use turbojpeg_sys as tj;
+
+use super::{JPEG_BASELINE_8BIT, check_output};
+use crate::pixel::layout::{PixelInfo, correct_unused_bits};
+use crate::{Error, Result};
+
+/// What the JPEG marker segments before the first scan say (ISO 10918-1 §B.2).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JpegHeader {
+    /// The SOF marker's second byte (C0..CF, or F7 for JPEG-LS SOF55).
+    pub sof: u8,
+    /// Sample precision P.
+    pub precision: u8,
+    /// Number of lines Y.
+    pub rows: u16,
+    /// Samples per line X.
+    pub columns: u16,
+    /// Component identifiers, in frame order.
+    pub component_ids: Vec<u8>,
+    /// A JFIF APP0 segment is present.
+    pub jfif: bool,
+    /// Offset of the Adobe APP14 transform byte, when present.
+    pub adobe_transform_at: Option<usize>,
+    /// Offset of the "JFIF" identifier of the APP0 segment, when present.
+    pub jfif_at: Option<usize>,
+    /// JPEG-LS: the NEAR and ILV bytes of the first scan header.
+    pub ls_near: u8,
+    /// JPEG-LS interleave mode (0 none, 1 line, 2 sample).
+    pub ls_ilv: u8,
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// Reads the marker segments from SOI up to the first SOS (ISO 10918-1 §B.1.1.2; ISO 14495-1 §C.1).
+pub fn parse_header(src: &[u8]) -> Option<JpegHeader> {
+    if !src.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut h = JpegHeader::default();
+    let mut pos = 2usize;
+    loop {
+        // Markers may be preceded by any number of fill bytes FF (§B.1.1.2).
+        if *src.get(pos)? != 0xFF {
+            return None;
+        }
+        while *src.get(pos)? == 0xFF {
+            pos += 1;
+        }
+        let m = *src.get(pos)?;
+        pos += 1;
+        if matches!(m, 0x01 | 0xD0..=0xD7) {
+            continue;
+        }
+        if m == 0xD9 {
+            return None;
+        }
+        let len = usize::from(be16(src, pos)?);
+        if len < 2 {
+            return None;
+        }
+        let seg = src.get(pos + 2..pos + len)?;
+        match m {
+            0xC0..=0xCF | 0xF7 if !matches!(m, 0xC4 | 0xC8 | 0xCC) => {
+                h.sof = m;
+                h.precision = *seg.first()?;
+                h.rows = be16(seg, 1)?;
+                h.columns = be16(seg, 3)?;
+                let nf = usize::from(*seg.get(5)?);
+                h.component_ids = (0..nf).map(|i| seg.get(6 + 3 * i).copied()).collect::<Option<_>>()?;
+            }
+            0xE0 if seg.starts_with(b"JFIF\0") => {
+                h.jfif = true;
+                h.jfif_at = Some(pos + 2);
+            }
+            0xEE if seg.starts_with(b"Adobe") && seg.len() >= 12 => h.adobe_transform_at = Some(pos + 2 + 11),
+            0xDA => {
+                let ns = usize::from(*seg.first()?);
+                h.ls_near = seg.get(1 + 2 * ns).copied().unwrap_or(0);
+                h.ls_ilv = seg.get(2 + 2 * ns).copied().unwrap_or(0);
+                return if h.sof == 0 { None } else { Some(h) };
+            }
+            _ => {}
+        }
+        pos += len;
+    }
+}
+
+/// The Photometric Interpretation the decoded components have, when it differs from the data set's
+/// (pydicom's `_conform_jpg_colorspace`): component IDs 'R','G','B' mean RGB; a JFIF marker means YBR
+/// (YBR_FULL_422 for .4.50, YBR_FULL otherwise). `None`: keep `info.photometric`.
+#[must_use]
+pub fn jpeg_photometric(ts_uid: &str, src: &[u8], info: &PixelInfo) -> Option<&'static str> {
+    if info.samples_per_pixel != 3 {
+        return None;
+    }
+    let h = parse_header(src)?;
+    let pi = info.photometric.as_str();
+    if (h.component_ids == [82, 71, 66] || h.component_ids == [114, 103, 98]) && pi != "RGB" {
+        return Some("RGB");
+    }
+    if h.jfif && !pi.contains("YBR") {
+        return Some(if ts_uid == JPEG_BASELINE_8BIT {
+            "YBR_FULL_422"
+        } else {
+            "YBR_FULL"
+        });
+    }
+    None
+}
+
+/// A copy of `src` that libjpeg reads as RGB, so it does no colour transform: "JFIF" renamed and the
+/// Adobe transform set to 0 (or an Adobe APP14 segment inserted after SOI).
+fn without_colour_transform(src: &[u8], h: &JpegHeader) -> Vec<u8> {
+    let mut v = Vec::with_capacity(src.len() + 16);
+    v.extend_from_slice(src.get(..2).unwrap_or_default());
+    if h.adobe_transform_at.is_none() {
+        // APP14 "Adobe": length 14, version 100, flags 0, 0, transform 0 (unknown = RGB).
+        v.extend_from_slice(&[0xFF, 0xEE, 0x00, 0x0E]);
+        v.extend_from_slice(b"Adobe");
+        v.extend_from_slice(&[0x00, 0x64, 0, 0, 0, 0, 0]);
+    }
+    let shift = v.len() - 2;
+    v.extend_from_slice(src.get(2..).unwrap_or_default());
+    if let Some(at) = h.jfif_at.and_then(|a| v.get_mut(a + shift + 3)) {
+        *at = b'X';
+    }
+    if let Some(at) = h.adobe_transform_at.and_then(|a| v.get_mut(a + shift)) {
+        *at = 0;
+    }
+    v
+}
+
+/// An owned TurboJPEG instance.
+struct Handle(tj::tjhandle);
+
+impl Handle {
+    fn new(kind: tj::TJINIT) -> Option<Self> {
+        // SAFETY: tj3Init has no preconditions; it returns NULL on failure, checked here.
+        let h = unsafe { tj::tj3Init(kind as CInt) };
+        if h.is_null() { None } else { Some(Handle(h)) }
+    }
+
+    fn set(&self, p: tj::TJPARAM, v: i32) {
+        // SAFETY: self.0 is a live handle from tj3Init; tj3Set only reads its arguments.
+        unsafe {
+            tj::tj3Set(self.0, p as CInt, v);
+        }
+    }
+
+    fn get(&self, p: tj::TJPARAM) -> i32 {
+        // SAFETY: self.0 is a live handle from tj3Init.
+        unsafe { tj::tj3Get(self.0, p as CInt) }
+    }
+
+    fn error(&self) -> (String, bool) {
+        // SAFETY: self.0 is live; tj3GetErrorStr returns a NUL-terminated string owned by the handle,
+        // copied out here before any other call on the handle.
+        unsafe {
+            let s = tj::tj3GetErrorStr(self.0);
+            let msg = if s.is_null() {
+                "unknown libjpeg-turbo error".to_owned()
+            } else {
+                CStr::from_ptr(s).to_string_lossy().into_owned()
+            };
+            let warning = tj::tj3GetErrorCode(self.0) == tj::TJERR_TJERR_WARNING as CInt;
+            (msg, warning)
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: self.0 came from tj3Init and is destroyed once.
+        unsafe { tj::tj3Destroy(self.0) }
+    }
+}
+
+type CInt = std::os::raw::c_int;
+
+/// A decode target for one of the three sample widths.
+enum Target<'a> {
+    U8(&'a mut [u8]),
+    I16(&'a mut [i16]),
+    U16(&'a mut [u16]),
+}
+
+/// Decodes a JPEG frame (.4.50, .4.51, .4.57, .4.70) into `out`.
+///
+/// The SOF's dimensions and component count must match `info`; precision must fit Bits Allocated.
+/// Warnings from libjpeg (such as extraneous bytes before a marker) are accepted as pydicom's decoders
+/// accept them; a premature end of data is an error.
+pub fn decode_jpeg(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode_jpeg_ts(super::JPEG_BASELINE_8BIT, src, info, frame, out)
+}
+
+pub(crate) fn decode_jpeg_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    check_output(ts, frame, info, out)?;
+    let fail = |r: String| Error::decode(ts, frame, r);
+    let h =
+        parse_header(src).ok_or_else(|| fail("Not a JPEG codestream: no SOI, SOF and SOS markers found".to_owned()))?;
+    if h.sof == 0xF7 {
+        return Err(fail("The codestream is JPEG-LS (SOF55), not JPEG".to_owned()));
+    }
+    let (rows, cols, spp) = info.frame_shape();
+    if usize::from(h.rows) != rows || usize::from(h.columns) != cols || h.component_ids.len() != spp {
+        return Err(fail(format!(
+            "The JPEG frame is {} x {} x {} but (0028,0010) 'Rows', (0028,0011) 'Columns' and (0028,0002) 'Samples per Pixel' say {rows} x {cols} x {spp}",
+            h.rows,
+            h.columns,
+            h.component_ids.len()
+        )));
+    }
+    if spp != 1 && spp != 3 {
+        return Err(fail(format!("Unable to decode JPEG data with {spp} components")));
+    }
+    let p = h.precision;
+    let ba = info.bits_allocated;
+    if !(2..=16).contains(&p) || u16::from(p) > ba {
+        return Err(fail(format!(
+            "The JPEG sample precision {p} does not fit (0028,0100) 'Bits Allocated' {ba}"
+        )));
+    }
+
+    let patched;
+    let stream: &[u8] = if spp == 3 {
+        patched = without_colour_transform(src, &h);
+        &patched
+    } else {
+        src
+    };
+
+    let handle = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS).ok_or_else(|| fail("tj3Init failed".to_owned()))?;
+    handle.set(tj::TJPARAM_TJPARAM_STOPONWARNING, 0);
+    // Bound libjpeg's work to the frame `info` describes (progressive buffers included).
+    handle.set(
+        tj::TJPARAM_TJPARAM_MAXPIXELS,
+        i32::try_from(rows * cols).unwrap_or(i32::MAX),
+    );
+    // SAFETY: `stream` is a valid slice for its length; the handle is live.
+    let r = unsafe { tj::tj3DecompressHeader(handle.0, stream.as_ptr(), stream.len() as tj::size_t) };
+    if r != 0 {
+        return Err(fail(format!("Invalid JPEG header: {}", handle.error().0)));
+    }
+    let (w, ht) = (
+        handle.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
+        handle.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
+    );
+    let prec = handle.get(tj::TJPARAM_TJPARAM_PRECISION);
+    if usize::try_from(w).ok() != Some(cols) || usize::try_from(ht).ok() != Some(rows) || prec != i32::from(p) {
+        return Err(fail(format!(
+            "libjpeg-turbo reads the frame as {w} x {ht} at {prec} bits, expected {cols} x {rows} at {p} bits"
+        )));
+    }
+    let pf = if spp == 3 {
+        tj::TJPF_TJPF_RGB
+    } else {
+        tj::TJPF_TJPF_GRAY
+    };
+    let n = rows * cols * spp;
+    let dtype = info.output_dtype();
+
+    // Decode straight into `out` when the sample width matches and `out` is aligned for it.
+    let mut tmp8: Vec<u8> = Vec::new();
+    let mut tmp16: Vec<u16> = Vec::new();
+    let mut tmpi16: Vec<i16> = Vec::new();
+    let width = if p <= 8 { 1 } else { 2 };
+    let direct = width == dtype.itemsize();
+    let target = match (p, direct) {
+        (0..=8, true) => Target::U8(&mut *out),
+        (0..=8, false) => {
+            tmp8 = vec![0; n];
+            Target::U8(&mut tmp8)
+        }
+        (9..=12, true) if (out.as_ptr() as usize).is_multiple_of(2) => {
+            // SAFETY: `out` is 2-byte aligned (checked) and holds exactly n * 2 bytes; i16 has no invalid
+            // bit patterns; the reborrow ends before `out` is used again.
+            Target::I16(unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<i16>(), n) })
+        }
+        (9..=12, _) => {
+            tmpi16 = vec![0; n];
+            Target::I16(&mut tmpi16)
+        }
+        (_, true) if (out.as_ptr() as usize).is_multiple_of(2) => {
+            // SAFETY: as above, for u16.
+            Target::U16(unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u16>(), n) })
+        }
+        _ => {
+            tmp16 = vec![0; n];
+            Target::U16(&mut tmp16)
+        }
+    };
+    let pitch = 0; // tightly packed rows
+    // SAFETY: each target slice holds exactly rows * cols * spp samples of the width the called function
+    // writes, and libjpeg-turbo writes rows x cols pixels of `pf` (checked against the header above).
+    let r = unsafe {
+        match target {
+            Target::U8(b) => tj::tj3Decompress8(
+                handle.0,
+                stream.as_ptr(),
+                stream.len() as tj::size_t,
+                b.as_mut_ptr(),
+                pitch,
+                pf,
+            ),
+            Target::I16(b) => tj::tj3Decompress12(
+                handle.0,
+                stream.as_ptr(),
+                stream.len() as tj::size_t,
+                b.as_mut_ptr(),
+                pitch,
+                pf,
+            ),
+            Target::U16(b) => tj::tj3Decompress16(
+                handle.0,
+                stream.as_ptr(),
+                stream.len() as tj::size_t,
+                b.as_mut_ptr(),
+                pitch,
+                pf,
+            ),
+        }
+    };
+    if r != 0 {
+        let (msg, warning) = handle.error();
+        if !warning || msg.contains("Premature end") {
+            return Err(fail(format!("libjpeg-turbo: {msg}")));
+        }
+    }
+    if !tmp8.is_empty() || !tmp16.is_empty() || !tmpi16.is_empty() {
+        let samples: Box<dyn Iterator<Item = i64>> = if !tmp8.is_empty() {
+            Box::new(tmp8.iter().map(|&v| i64::from(v)))
+        } else if !tmpi16.is_empty() {
+            Box::new(tmpi16.iter().map(|&v| i64::from(v)))
+        } else {
+            Box::new(tmp16.iter().map(|&v| i64::from(v)))
+        };
+        super::store_samples(out, dtype, samples);
+    } else if cfg!(target_endian = "big") && width == 2 {
+        for c in out.chunks_exact_mut(2) {
+            c.swap(0, 1);
+        }
+    }
+    // pydicom's correct_unused_bits: with Bits Stored < Bits Allocated, signed data is sign-extended from
+    // Bits Stored and unsigned data masked; otherwise the samples are reinterpreted as they are.
+    if info.has_unused_bits() {
+        correct_unused_bits(out, dtype, info.bits_stored);
+    }
+    Ok(())
+}
+
+/// Decoder entry for .4.51 (errors name the right transfer syntax).
+pub fn decode_jpeg_extended(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode_jpeg_ts(super::JPEG_EXTENDED_12BIT, src, info, frame, out)
+}
+
+/// Decoder entry for .4.57.
+pub fn decode_jpeg_lossless(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode_jpeg_ts(super::JPEG_LOSSLESS, src, info, frame, out)
+}
+
+/// Decoder entry for .4.70.
+pub fn decode_jpeg_lossless_sv1(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode_jpeg_ts(super::JPEG_LOSSLESS_SV1, src, info, frame, out)
+}
+
+/// Encodes one frame with libjpeg-turbo: lossy baseline/extended (`lossless_psv == None`, `quality`
+/// 1-100) or lossless with predictor `lossless_psv` 1-7 (process 14). 3-sample frames are written as
+/// RGB without colour transform (Adobe transform 0), so the data set keeps Photometric Interpretation RGB.
+pub fn encode_jpeg(src: &[u8], info: &PixelInfo, quality: u8, lossless_psv: Option<u8>) -> Result<Vec<u8>> {
+    let ts = if lossless_psv.is_some() {
+        super::JPEG_LOSSLESS_SV1
+    } else {
+        JPEG_BASELINE_8BIT
+    };
+    check_output(ts, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
+    let (rows, cols, spp) = info.frame_shape();
+    let p = info.bits_stored;
+    if info.pixel_representation != 0 {
+        return Err(Error::Invalid(
+            "JPEG encoding of signed pixel data is not supported".to_owned(),
+        ));
+    }
+    if lossless_psv.is_none() && !matches!(p, 8 | 12) {
+        return Err(Error::Invalid(format!(
+            "Lossy JPEG needs (0028,0101) 'Bits Stored' 8 or 12, not {p}"
+        )));
+    }
+    let pf = match spp {
+        1 => tj::TJPF_TJPF_GRAY,
+        3 => tj::TJPF_TJPF_RGB,
+        _ => {
+            return Err(Error::Invalid(format!(
+                "JPEG encoding of {spp} samples is not supported"
+            )));
+        }
+    };
+    let handle = Handle::new(tj::TJINIT_TJINIT_COMPRESS).ok_or_else(|| Error::Invalid("tj3Init failed".to_owned()))?;
+    handle.set(tj::TJPARAM_TJPARAM_PRECISION, i32::from(p));
+    if spp == 3 {
+        handle.set(tj::TJPARAM_TJPARAM_COLORSPACE, tj::TJCS_TJCS_RGB as i32);
+    }
+    handle.set(
+        tj::TJPARAM_TJPARAM_SUBSAMP,
+        if spp == 1 {
+            tj::TJSAMP_TJSAMP_GRAY
+        } else {
+            tj::TJSAMP_TJSAMP_444
+        },
+    );
+    match lossless_psv {
+        Some(psv) => {
+            handle.set(tj::TJPARAM_TJPARAM_LOSSLESS, 1);
+            handle.set(tj::TJPARAM_TJPARAM_LOSSLESSPSV, i32::from(psv));
+            handle.set(tj::TJPARAM_TJPARAM_LOSSLESSPT, 0);
+        }
+        None => handle.set(tj::TJPARAM_TJPARAM_QUALITY, i32::from(quality.clamp(1, 100))),
+    }
+    let w = i32::try_from(cols).map_err(|_| Error::Invalid("too wide".to_owned()))?;
+    let ht = i32::try_from(rows).map_err(|_| Error::Invalid("too tall".to_owned()))?;
+    let mut buf: *mut u8 = std::ptr::null_mut();
+    let mut size: tj::size_t = 0;
+    let samples = rows * cols * spp;
+    let wide: Vec<u16>;
+    let narrow: Vec<i16>;
+    // SAFETY: the source holds rows x cols pixels of `pf` in the sample width of the called function
+    // (converted below from the little-endian frame); libjpeg-turbo allocates `buf` with tj3Alloc,
+    // freed with tj3Free after the copy.
+    let r = unsafe {
+        if p <= 8 {
+            tj::tj3Compress8(handle.0, src.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
+        } else if p <= 12 {
+            narrow = src
+                .chunks_exact(2)
+                .take(samples)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            tj::tj3Compress12(handle.0, narrow.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
+        } else {
+            wide = src
+                .chunks_exact(2)
+                .take(samples)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            tj::tj3Compress16(handle.0, wide.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
+        }
+    };
+    if r != 0 || buf.is_null() {
+        let msg = handle.error().0;
+        if !buf.is_null() {
+            // SAFETY: buf was allocated by libjpeg-turbo.
+            unsafe { tj::tj3Free(buf.cast()) };
+        }
+        return Err(Error::Invalid(format!("libjpeg-turbo: {msg}")));
+    }
+    // SAFETY: libjpeg-turbo wrote `size` bytes at `buf`; copied out, then freed once.
+    let v = unsafe {
+        let v = std::slice::from_raw_parts(buf, size as usize).to_vec();
+        tj::tj3Free(buf.cast());
+        v
+    };
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_and_patch() {
+        let src = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 7, b'J', b'F', b'I', b'F', 0, //
+            0xFF, 0xC0, 0, 17, 8, 0, 2, 0, 3, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, //
+            0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0,
+        ];
+        let h = parse_header(&src).unwrap();
+        assert_eq!((h.precision, h.rows, h.columns), (8, 2, 3));
+        assert_eq!(h.component_ids, [1, 2, 3]);
+        assert!(h.jfif);
+        let p = without_colour_transform(&src, &h);
+        let h2 = parse_header(&p).unwrap();
+        assert!(!h2.jfif);
+        assert_eq!(p.get(h2.adobe_transform_at.unwrap()), Some(&0));
+        assert!(parse_header(&src[..20]).is_none());
+    }
+}

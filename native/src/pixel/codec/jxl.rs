@@ -1,0 +1,195 @@
+//! JPEG XL (ISO/IEC 18181) through jxl-oxide (pure Rust): 1.2.840.10008.1.2.4.110 (lossless), .4.111
+//! (JPEG recompression) and .4.112.
+//!
+//! The image header's dimensions and channel count are checked against `info` before rendering, and
+//! jxl-oxide's allocations are capped by an allocation tracker sized from the frame `info` describes.
+//! Integer samples come back exactly (rendered as normalised floats, then scaled by 2^bits - 1 and
+//! rounded, which is exact up to 16 bits); JPEG XL has no signedness, so with Pixel Representation 1
+//! samples are sign-extended from the stream's bit depth, as for JPEG-LS.
+//!
+//! Colour: a stream with JPEG bitstream reconstruction data (the `jbrd` box, normal for .4.111) is turned
+//! back into its original JPEG and decoded by [`super::jpeg`], so the samples are the stored JPEG's
+//! components (YBR as the data set says) exactly as for .4.50. Other colour streams are rendered by
+//! jxl-oxide as RGB; [`jxl_photometric`] says so.
+
+use std::io::Write;
+
+use jxl_oxide::{AllocTracker, JpegReconstructionStatus, JxlImage};
+
+use super::{JPEG_XL, JPEG_XL_JPEG_RECOMPRESSION, check_output, fit_precision, store_samples};
+use crate::pixel::layout::PixelInfo;
+use crate::{Error, Result};
+
+/// Decodes a JPEG XL frame into `out` (through its original JPEG when the stream can rebuild it).
+pub fn decode_jxl(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode(src, info, frame, out, true)
+}
+
+/// Decodes a JPEG XL frame into `out` with jxl-oxide's renderer only (colour streams come out RGB).
+pub fn decode_jxl_rendered(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode(src, info, frame, out, false)
+}
+
+fn decode(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8], reconstruct: bool) -> Result<()> {
+    let ts = JPEG_XL;
+    check_output(ts, frame, info, out)?;
+    let fail = |r: String| Error::decode(ts, frame, r);
+    if !(src.starts_with(&[0xFF, 0x0A]) || src.starts_with(b"\x00\x00\x00\x0cJXL \r\n\x87\n")) {
+        return Err(fail(
+            "Not a JPEG XL codestream: no FF0A signature or JXL container box".to_owned(),
+        ));
+    }
+    let (rows, cols, spp) = info.frame_shape();
+    let n = rows * cols * spp;
+    // Room for the decoder's working grids (several f32 planes per channel), with a floor for small images.
+    let limit = n.saturating_mul(64).max(64 << 20);
+    let image = JxlImage::builder()
+        .alloc_tracker(AllocTracker::with_limit(limit))
+        .read(src)
+        .map_err(|e| fail(format!("Invalid JPEG XL codestream: {e}")))?;
+    if image.width() as usize != cols || image.height() as usize != rows {
+        return Err(fail(format!(
+            "The JPEG XL image is {} x {} but (0028,0011) 'Columns' and (0028,0010) 'Rows' say {cols} x {rows}",
+            image.width(),
+            image.height()
+        )));
+    }
+    let bits = match image.image_header().metadata.bit_depth {
+        jxl_oxide::image::BitDepth::IntegerSample { bits_per_sample } => bits_per_sample,
+        jxl_oxide::image::BitDepth::FloatSample { .. } => {
+            return Err(fail(
+                "Float JPEG XL samples are not supported for integer pixel data".to_owned(),
+            ));
+        }
+    };
+    if bits == 0 || bits > 16 || bits > u32::from(info.bits_allocated) {
+        return Err(fail(format!(
+            "The JPEG XL bit depth {bits} does not fit (0028,0100) 'Bits Allocated' {}",
+            info.bits_allocated
+        )));
+    }
+    if reconstruct && image.jpeg_reconstruction_status() == JpegReconstructionStatus::Available {
+        let mut jpeg = Bounded {
+            buf: Vec::new(),
+            limit: src.len().saturating_mul(4).saturating_add(n).saturating_add(1 << 20),
+        };
+        if image.reconstruct_jpeg(&mut jpeg).is_ok() {
+            let fixed = fix_com_markers(jpeg.buf);
+            return super::jpeg::decode_jpeg_ts(JPEG_XL_JPEG_RECOMPRESSION, &fixed, info, frame, out);
+        }
+    }
+    if image.num_loaded_keyframes() == 0 {
+        return Err(fail("The JPEG XL codestream has no complete frame".to_owned()));
+    }
+    let render = image
+        .render_frame(0)
+        .map_err(|e| fail(format!("JPEG XL decoding failed: {e}")))?;
+    let mut stream = render.stream_no_alpha();
+    if stream.channels() as usize != spp || stream.width() as usize != cols || stream.height() as usize != rows {
+        return Err(fail(format!(
+            "The JPEG XL frame has {} channels of {} x {}, expected {spp} of {cols} x {rows}",
+            stream.channels(),
+            stream.width(),
+            stream.height()
+        )));
+    }
+    let mut buf = vec![0f32; n];
+    let written = stream.write_to_buffer(&mut buf);
+    if written != n {
+        return Err(fail(format!("jxl-oxide wrote {written} samples, expected {n}")));
+    }
+    let max = f32::from(u16::try_from((1u32 << bits) - 1).unwrap_or(u16::MAX));
+    let dtype = info.output_dtype();
+    store_samples(
+        out,
+        dtype,
+        buf.iter().map(|&v| (v * max).round().clamp(0.0, max) as i64),
+    );
+    if info.pixel_representation == 1 {
+        fit_precision(out, dtype, bits as u16);
+    }
+    Ok(())
+}
+
+/// A `Vec` writer that refuses to grow past `limit` bytes.
+struct Bounded {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len().saturating_add(data.len()) > self.limit {
+            return Err(std::io::Error::other(
+                "the reconstructed JPEG exceeds the size the frame justifies",
+            ));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// True when a JPEG XL container holds a `jbrd` (JPEG bitstream reconstruction) box (ISO 18181-2 §9).
+#[must_use]
+pub fn has_jpeg_reconstruction(src: &[u8]) -> bool {
+    if !src.starts_with(b"\x00\x00\x00\x0cJXL \r\n\x87\n") {
+        return false;
+    }
+    let mut pos = 0usize;
+    while let Some(h) = src.get(pos..pos + 8) {
+        let len = u64::from(u32::from_be_bytes([h[0], h[1], h[2], h[3]]));
+        if &h[4..8] == b"jbrd" {
+            return true;
+        }
+        let (len, header) = match len {
+            0 => return false,
+            1 => match src.get(pos + 8..pos + 16) {
+                Some(b) => (u64::from_be_bytes(b.try_into().unwrap_or([0; 8])), 16),
+                None => return false,
+            },
+            l => (l, 8),
+        };
+        if len < header {
+            return false;
+        }
+        let Some(next) = usize::try_from(len).ok().and_then(|l| pos.checked_add(l)) else {
+            return false;
+        };
+        pos = next;
+    }
+    false
+}
+
+/// The Photometric Interpretation of the decoded samples when it differs from the data set's: colour
+/// streams without JPEG reconstruction data are rendered as RGB.
+#[must_use]
+pub fn jxl_photometric(src: &[u8], info: &PixelInfo) -> Option<&'static str> {
+    (info.samples_per_pixel == 3 && info.photometric != "RGB" && !has_jpeg_reconstruction(src)).then_some("RGB")
+}
+
+/// jxl-jbr 0.2 writes each COM segment as FF FE followed by its stored data, which already starts with the
+/// marker byte FE, so the segment reads FF FE FE Lh Ll ... (libjxl stores the marker byte with the data).
+/// Drops the extra FE of each COM before the first scan (ISO 10918-1 §B.2.4.5 segment layout).
+fn fix_com_markers(mut v: Vec<u8>) -> Vec<u8> {
+    let mut pos = 2usize;
+    while let (Some(&ff), Some(&m)) = (v.get(pos), v.get(pos + 1)) {
+        if ff != 0xFF || m == 0xDA {
+            break;
+        }
+        if m == 0xFE && v.get(pos + 2) == Some(&0xFE) {
+            v.remove(pos + 2);
+        }
+        let Some(len) = v
+            .get(pos + 2..pos + 4)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        else {
+            break;
+        };
+        pos += 2 + len;
+    }
+    v
+}

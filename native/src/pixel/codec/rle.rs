@@ -1,0 +1,328 @@
+//! RLE Lossless (1.2.840.10008.1.2.5, PS3.5 Annex G): decoder and encoder.
+//!
+//! A frame is a 64-byte header and up to 15 segments:
+//!
+//! ```text
+//!  header: 16 x u32 LE   [ n segments | offset 1 | offset 2 | ... | offset 15 ]   (unused offsets 0)
+//!  segment k:            PackBits runs of one byte plane (G.3.1)
+//!  segment order:        sample 0 MSB, ..., sample 0 LSB, sample 1 MSB, ...       (G.2)
+//! ```
+//!
+//! PackBits (G.3.1): header byte n in 0..=127 copies the next n + 1 bytes; n in 129..=255 repeats the
+//! next byte 257 - n times; 128 is a no-op. Each segment decodes straight into its byte lane of the
+//! colour-by-pixel little-endian output, so there is no interleaving pass.
+
+use super::{RLE_LOSSLESS, check_output};
+use crate::pixel::layout::{PixelInfo, correct_unused_bits};
+use crate::{Error, Result};
+
+fn err(frame: usize, reason: impl Into<String>) -> Error {
+    Error::decode(RLE_LOSSLESS, frame, reason)
+}
+
+/// Reads the RLE header (G.5): the segment offsets, checked against the frame's length.
+fn parse_header(src: &[u8], frame: usize) -> Result<([usize; 15], usize)> {
+    let header = src.get(..64).ok_or_else(|| {
+        err(
+            frame,
+            format!("The RLE header needs 64 bytes, the frame has {}", src.len()),
+        )
+    })?;
+    let word = |i: usize| -> usize {
+        let mut a = [0u8; 4];
+        if let Some(b) = header.get(4 * i..4 * i + 4) {
+            a.copy_from_slice(b);
+        }
+        u32::from_le_bytes(a) as usize
+    };
+    let n = word(0);
+    if n == 0 || n > 15 {
+        return Err(err(
+            frame,
+            format!("The RLE header declares {n} segments; it must be 1 to 15 (PS3.5 §G.5)"),
+        ));
+    }
+    let mut offsets = [0usize; 15];
+    for (i, o) in offsets.iter_mut().enumerate().take(n) {
+        *o = word(i + 1);
+        if *o < 64 || *o > src.len() {
+            return Err(err(
+                frame,
+                format!(
+                    "The RLE header's offset of segment {} ({}) is outside the frame's {} bytes",
+                    i + 1,
+                    *o,
+                    src.len()
+                ),
+            ));
+        }
+    }
+    Ok((offsets, n))
+}
+
+/// PackBits-decodes `seg` into every `stride`-th byte of `lane` (which starts at the segment's byte
+/// position), `n` bytes in all. Returns how many bytes were produced (at most `n`).
+fn unpack_segment(seg: &[u8], lane: &mut [u8], stride: usize, n: usize) -> usize {
+    let mut pos = 0usize;
+    let mut done = 0usize;
+    if stride == 1 {
+        // Contiguous lane: whole runs with memcpy / memset.
+        let lane = match lane.get_mut(..n) {
+            Some(l) => l,
+            None => return 0,
+        };
+        while done < n {
+            let Some(&h) = seg.get(pos) else { break };
+            pos += 1;
+            if h < 128 {
+                let cnt = usize::from(h) + 1;
+                let lit = seg.get(pos..).unwrap_or_default();
+                let want = cnt.min(n - done);
+                let take = want.min(lit.len());
+                if let (Some(d), Some(s)) = (lane.get_mut(done..done + take), lit.get(..take)) {
+                    d.copy_from_slice(s);
+                }
+                done += take;
+                pos += cnt;
+                if take < want {
+                    // Truncated literal: the segment ends here.
+                    break;
+                }
+            } else if h > 128 {
+                let Some(&v) = seg.get(pos) else { break };
+                pos += 1;
+                let take = (257 - usize::from(h)).min(n - done);
+                if let Some(d) = lane.get_mut(done..done + take) {
+                    d.fill(v);
+                }
+                done += take;
+            }
+        }
+        return done;
+    }
+    let mut dst = lane.iter_mut().step_by(stride).take(n);
+    while done < n {
+        let Some(&h) = seg.get(pos) else { break };
+        pos += 1;
+        if h < 128 {
+            let cnt = usize::from(h) + 1;
+            let lit = seg.get(pos..).unwrap_or_default();
+            let lit = lit.get(..cnt).unwrap_or(lit);
+            let before = done;
+            // `lit` first: zip polls it first, so `dst` is not advanced past the literal's end.
+            for (&b, d) in lit.iter().zip(&mut dst) {
+                *d = b;
+                done += 1;
+            }
+            pos += cnt;
+            if done - before < cnt && done < n {
+                break;
+            }
+        } else if h > 128 {
+            let Some(&v) = seg.get(pos) else { break };
+            pos += 1;
+            for d in (&mut dst).take(257 - usize::from(h)) {
+                *d = v;
+                done += 1;
+            }
+        }
+    }
+    done
+}
+
+/// Decodes one RLE Lossless frame into `out` (colour-by-pixel, little endian).
+///
+/// pydicom's rules: the number of segments must be Samples per Pixel x Bits Allocated / 8; a segment that
+/// decodes to fewer than Rows x Columns bytes is an error, one that decodes to more is truncated.
+pub fn decode_rle_lossless(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    check_output(RLE_LOSSLESS, frame, info, out)?;
+    if !info.bits_allocated.is_multiple_of(8) {
+        return Err(err(
+            frame,
+            format!(
+                "Unable to decode RLE encoded pixel data with (0028,0100) 'Bits Allocated' {}; it must be 8, 16, 32 or 64",
+                info.bits_allocated
+            ),
+        ));
+    }
+    let bps = usize::from(info.bits_allocated / 8);
+    let spp = usize::from(info.samples_per_pixel);
+    let (offsets, n) = parse_header(src, frame)?;
+    if n != spp * bps {
+        return Err(err(
+            frame,
+            format!(
+                "The number of RLE segments in the pixel data doesn't match the expected amount ({n} vs. {} segments)",
+                spp * bps
+            ),
+        ));
+    }
+    let npix = info.rows as usize * info.columns as usize;
+    let stride = spp * bps;
+    for k in 0..n {
+        let start = offsets.get(k).copied().unwrap_or(0);
+        let end = if k + 1 < n {
+            offsets.get(k + 1).copied().unwrap_or(src.len())
+        } else {
+            src.len()
+        };
+        let seg = src.get(start..end).ok_or_else(|| {
+            err(
+                frame,
+                format!("The RLE segment offsets are not in ascending order (segment {})", k + 1),
+            )
+        })?;
+        // Segment k holds byte (bps - 1 - k % bps) of sample k / bps: most significant byte first (G.2).
+        let sample = k / bps;
+        let byte = bps - 1 - k % bps;
+        let lane = out.get_mut(sample * bps + byte..).unwrap_or_default();
+        let got = unpack_segment(seg, lane, stride, npix);
+        if got < npix {
+            return Err(err(
+                frame,
+                format!(
+                    "The amount of decoded RLE segment data doesn't match the expected amount ({got} vs. {npix} bytes) in segment {}",
+                    k + 1
+                ),
+            ));
+        }
+    }
+    if info.has_unused_bits() {
+        correct_unused_bits(out, info.output_dtype(), info.bits_stored);
+    }
+    Ok(())
+}
+
+/// PackBits-encodes `row` (G.3.1): runs of 3 or more equal bytes become replicate runs, the rest literals.
+fn encode_row(row: &[u8], out: &mut Vec<u8>) {
+    let n = row.len();
+    let mut i = 0usize;
+    let mut lit_start = 0usize;
+    let flush_lit = |out: &mut Vec<u8>, from: usize, to: usize| {
+        let mut s = from;
+        while s < to {
+            let len = (to - s).min(128);
+            out.push((len - 1) as u8);
+            out.extend_from_slice(row.get(s..s + len).unwrap_or_default());
+            s += len;
+        }
+    };
+    while i < n {
+        let b = row.get(i).copied().unwrap_or(0);
+        let mut run = 1usize;
+        while i + run < n && run < 128 && row.get(i + run) == Some(&b) {
+            run += 1;
+        }
+        if run >= 3 {
+            flush_lit(out, lit_start, i);
+            out.push((257 - run) as u8);
+            out.push(b);
+            i += run;
+            lit_start = i;
+        } else {
+            i += run;
+        }
+    }
+    flush_lit(out, lit_start, n);
+}
+
+/// Encodes one frame (colour-by-pixel, little endian, the layout the decoder produces) as RLE Lossless.
+/// Each row of each byte plane is encoded separately, as PS3.5 §G.3.1 requires.
+pub fn encode_rle(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
+    check_output(RLE_LOSSLESS, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
+    if !info.bits_allocated.is_multiple_of(8) {
+        return Err(Error::Invalid(format!(
+            "RLE Lossless needs (0028,0100) 'Bits Allocated' 8, 16, 32 or 64, not {}",
+            info.bits_allocated
+        )));
+    }
+    let bps = usize::from(info.bits_allocated / 8);
+    let spp = usize::from(info.samples_per_pixel);
+    let n = spp * bps;
+    if n > 15 {
+        return Err(Error::Invalid(format!(
+            "RLE Lossless holds at most 15 segments; {spp} samples of {bps} bytes need {n}"
+        )));
+    }
+    let cols = info.columns as usize;
+    let stride = n;
+    let mut out = vec![0u8; 64];
+    let mut plane = Vec::with_capacity(cols);
+    for k in 0..n {
+        let offset = out.len();
+        if let Some(h) = out.get_mut(4 * (k + 1)..4 * (k + 2)) {
+            h.copy_from_slice(&(offset as u32).to_le_bytes());
+        }
+        let sample = k / bps;
+        let byte = bps - 1 - k % bps;
+        let lane = src.get(sample * bps + byte..).unwrap_or_default();
+        for row in 0..info.rows as usize {
+            plane.clear();
+            plane.extend(lane.iter().step_by(stride).skip(row * cols).take(cols));
+            encode_row(&plane, &mut out);
+        }
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+    }
+    if let Some(h) = out.get_mut(..4) {
+        h.copy_from_slice(&(n as u32).to_le_bytes());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(rows: u32, cols: u32, ba: u16, spp: u16) -> PixelInfo {
+        PixelInfo {
+            rows,
+            columns: cols,
+            samples_per_pixel: spp,
+            bits_allocated: ba,
+            bits_stored: ba,
+            high_bit: ba - 1,
+            photometric: if spp == 3 { "RGB" } else { "MONOCHROME2" }.to_owned(),
+            ..PixelInfo::default()
+        }
+    }
+
+    #[test]
+    fn packbits_runs_and_literals() {
+        // PS3.5 §G.3.1 example style: literal 3, replicate 4, no-op.
+        let mut seg = vec![2u8, 1, 2, 3, 253, 9, 128];
+        let mut out = [0u8; 7];
+        assert_eq!(unpack_segment(&seg, &mut out, 1, 7), 7);
+        assert_eq!(out, [1, 2, 3, 9, 9, 9, 9]);
+        seg.truncate(2);
+        assert_eq!(unpack_segment(&seg, &mut out, 1, 7), 1);
+    }
+
+    #[test]
+    fn round_trip_16bit_rgb() {
+        let i = info(3, 5, 16, 3);
+        let src: Vec<u8> = (0..i.frame_len_bytes().unwrap()).map(|v| (v * 7 / 5) as u8).collect();
+        let enc = encode_rle(&src, &i).unwrap();
+        let mut out = vec![0u8; src.len()];
+        decode_rle_lossless(&enc, &i, 0, &mut out).unwrap();
+        assert_eq!(out, src);
+    }
+
+    #[test]
+    fn bad_headers() {
+        let i = info(2, 2, 8, 1);
+        let mut out = [0u8; 4];
+        assert!(decode_rle_lossless(&[0; 10], &i, 0, &mut out).is_err());
+        let mut h = vec![0u8; 64];
+        h[0] = 1;
+        h[4] = 200;
+        assert!(decode_rle_lossless(&h, &i, 0, &mut out).is_err());
+        h[4] = 64;
+        h.extend_from_slice(&[253, 5]);
+        decode_rle_lossless(&h, &i, 0, &mut out).unwrap();
+        assert_eq!(out, [5; 4]);
+        h[0] = 2;
+        assert!(decode_rle_lossless(&h, &i, 0, &mut out).is_err());
+    }
+}

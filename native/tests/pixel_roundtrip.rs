@@ -1,0 +1,170 @@
+//! Encoders and decoders against each other on synthetic frames: lossless codecs must give back every
+//! sample (all JPEG predictors at 2 to 16 bits, JPEG-LS 2 to 16 bits and colour, RLE, deflate), lossy ones
+//! must stay close; signed data is reinterpreted from Bits Stored as pydicom does.
+
+use _native::pixel::codec::{decode_frame, encoder_for, jpeg::encode_jpeg, jpegls::encode_jpegls};
+use _native::pixel::layout::PixelInfo;
+
+/// A smooth gradient with texture, `bits` deep, as little-endian samples of `ba` bits.
+fn synth(rows: u32, cols: u32, spp: u16, ba: u16, bits: u16) -> Vec<u8> {
+    let max = (1u64 << bits) - 1;
+    let mut v = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            for s in 0..u32::from(spp) {
+                let x = u64::from(r * 7 + c * 3 + s * 50) * max / u64::from(rows * 7 + cols * 3 + 100);
+                let noise = u64::from((r * 31 + c * 17 + s * 5) % 13);
+                let val = (x + noise).min(max);
+                v.extend_from_slice(&val.to_le_bytes()[..usize::from(ba / 8)]);
+            }
+        }
+    }
+    v
+}
+
+fn info(rows: u32, cols: u32, spp: u16, ba: u16, bits: u16, pr: u16) -> PixelInfo {
+    PixelInfo {
+        rows,
+        columns: cols,
+        samples_per_pixel: spp,
+        bits_allocated: ba,
+        bits_stored: bits,
+        high_bit: bits - 1,
+        pixel_representation: pr,
+        photometric: if spp == 3 { "RGB" } else { "MONOCHROME2" }.to_owned(),
+        ..PixelInfo::default()
+    }
+}
+
+fn decode(ts: &str, enc: &[u8], info: &PixelInfo) -> Vec<u8> {
+    let mut out = vec![0u8; info.frame_len_bytes().unwrap()];
+    decode_frame(ts, enc, info, 0, &mut out).unwrap_or_else(|e| panic!("{ts} {info:?}: {e}"));
+    out
+}
+
+#[test]
+fn jpeg_lossless_all_predictors_and_precisions() {
+    for bits in [2u16, 7, 8, 10, 12, 13, 16] {
+        let ba = if bits <= 8 { 8 } else { 16 };
+        for spp in [1u16, 3] {
+            let i = info(19, 23, spp, ba, bits, 0);
+            let src = synth(19, 23, spp, ba, bits);
+            for psv in 1..=7u8 {
+                let enc = encode_jpeg(&src, &i, 100, Some(psv)).unwrap();
+                let ts = if psv == 1 {
+                    "1.2.840.10008.1.2.4.70"
+                } else {
+                    "1.2.840.10008.1.2.4.57"
+                };
+                assert_eq!(decode(ts, &enc, &i), src, "bits {bits} spp {spp} psv {psv}");
+            }
+        }
+    }
+}
+
+#[test]
+fn jpeg_lossless_signed_is_reinterpreted() {
+    // 12-bit signed samples in 16 bits: JPEG stores the 12-bit pattern; the decoder sign-extends from
+    // Bits Stored (pydicom's correct_unused_bits).
+    let vals: Vec<i16> = (0..64).map(|k| (k * 61 % 4096) as i16 - 2048).collect();
+    let stored: Vec<u8> = vals.iter().flat_map(|v| ((*v as u16) & 0x0FFF).to_le_bytes()).collect();
+    let enc = encode_jpeg(&stored, &info(8, 8, 1, 16, 12, 0), 100, Some(1)).unwrap();
+    let out = decode("1.2.840.10008.1.2.4.70", &enc, &info(8, 8, 1, 16, 12, 1));
+    let got: Vec<i16> = out.chunks(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+    assert_eq!(got, vals);
+}
+
+#[test]
+fn jpeg_lossy_8_and_12_bit() {
+    for (bits, ba, ts) in [
+        (8u16, 8u16, "1.2.840.10008.1.2.4.50"),
+        (12, 16, "1.2.840.10008.1.2.4.51"),
+    ] {
+        for spp in [1u16, 3] {
+            let i = info(40, 33, spp, ba, bits, 0);
+            let src = synth(40, 33, spp, ba, bits);
+            let enc = encode_jpeg(&src, &i, 95, None).unwrap();
+            let out = decode(ts, &enc, &i);
+            let size = usize::from(ba / 8);
+            let val = |b: &[u8]| {
+                if size == 1 {
+                    i64::from(b[0])
+                } else {
+                    i64::from(u16::from_le_bytes([b[0], b[1]]))
+                }
+            };
+            let max_err = src
+                .chunks(size)
+                .zip(out.chunks(size))
+                .map(|(a, b)| (val(a) - val(b)).abs())
+                .max()
+                .unwrap();
+            let tol = if bits == 8 { 12 } else { 12 * 16 };
+            assert!(max_err <= tol, "bits {bits} spp {spp}: max error {max_err}");
+        }
+    }
+}
+
+#[test]
+fn jpegls_lossless_and_near() {
+    for bits in [2u16, 8, 12, 16] {
+        let ba = if bits <= 8 { 8 } else { 16 };
+        for spp in [1u16, 3] {
+            let i = info(17, 29, spp, ba, bits, 0);
+            let src = synth(17, 29, spp, ba, bits);
+            let enc = encode_jpegls(&src, &i, 0).unwrap();
+            assert_eq!(decode("1.2.840.10008.1.2.4.80", &enc, &i), src, "bits {bits} spp {spp}");
+            if bits >= 8 {
+                let enc = encode_jpegls(&src, &i, 2).unwrap();
+                let out = decode("1.2.840.10008.1.2.4.81", &enc, &i);
+                let size = usize::from(ba / 8);
+                for (a, b) in src.chunks(size).zip(out.chunks(size)) {
+                    let (a, b) = if size == 1 {
+                        (i64::from(a[0]), i64::from(b[0]))
+                    } else {
+                        (
+                            i64::from(u16::from_le_bytes([a[0], a[1]])),
+                            i64::from(u16::from_le_bytes([b[0], b[1]])),
+                        )
+                    };
+                    assert!((a - b).abs() <= 2, "NEAR 2: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn jpegls_signed_sign_extends_from_precision() {
+    let vals: Vec<i16> = (0..30).map(|k| (k * 997 % 65536) as i16).collect();
+    let src: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let i = info(5, 6, 1, 16, 16, 1);
+    let enc = encode_jpegls(&src, &i, 0).unwrap();
+    assert_eq!(decode("1.2.840.10008.1.2.4.80", &enc, &i), src);
+    // 12-bit signed in 16: the stream holds the 12-bit pattern.
+    let vals: Vec<i16> = (0..30).map(|k| (k * 137 % 4096) as i16 - 2048).collect();
+    let src: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let i = info(5, 6, 1, 16, 12, 1);
+    let enc = encode_jpegls(&src, &i, 0).unwrap();
+    assert_eq!(decode("1.2.840.10008.1.2.4.80", &enc, &i), src);
+}
+
+#[test]
+fn registry_round_trips() {
+    for ts in ["1.2.840.10008.1.2.5", "1.2.840.10008.1.2.8.1", "1.2.840.10008.1.2.4.80"] {
+        let enc_fn = encoder_for(ts).unwrap();
+        for (ba, spp) in [(8u16, 1u16), (8, 3), (16, 1), (16, 3)] {
+            let i = info(31, 17, spp, ba, ba, 0);
+            let src = synth(31, 17, spp, ba, ba);
+            let enc = enc_fn(&src, &i).unwrap();
+            assert_eq!(decode(ts, &enc, &i), src, "{ts} ba {ba} spp {spp}");
+        }
+    }
+    // RLE with 32- and 64-bit samples (up to 15 segments: 3 x 4 bytes, 1 x 8 bytes).
+    let enc_fn = encoder_for("1.2.840.10008.1.2.5").unwrap();
+    for (ba, spp) in [(32u16, 3u16), (64, 1)] {
+        let i = info(9, 11, spp, ba, ba, 0);
+        let src = synth(9, 11, spp, ba, 30);
+        assert_eq!(decode("1.2.840.10008.1.2.5", &enc_fn(&src, &i).unwrap(), &i), src);
+    }
+}
