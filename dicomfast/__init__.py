@@ -22,6 +22,14 @@ from dicomfast.dataset import (
 from dicomfast.errors import DecodeError, DicomError, InvalidDicomError, ParseError, UnsupportedTransferSyntaxError
 from dicomfast.scan import scan, scan_batches, scan_to_parquet
 from dicomfast.filewriter import dcmwrite, encode_dataset
+from dicomfast.pixels import (
+    apply_color_lut,
+    apply_modality_lut,
+    apply_voi_lut,
+    apply_windowing,
+    iter_pixels,
+    pixel_array,
+)
 
 __version__: str = _native.__version__
 
@@ -38,6 +46,12 @@ __all__ = [
     "Tag",
     "UnsupportedTransferSyntaxError",
     "__version__",
+    "apply_color_lut",
+    "apply_modality_lut",
+    "apply_voi_lut",
+    "apply_windowing",
+    "iter_pixels",
+    "pixel_array",
     "dcmread",
     "dcmwrite",
     "dictionary_VR",

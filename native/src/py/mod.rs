@@ -7,6 +7,7 @@
 
 pub mod dataset;
 pub mod errors;
+pub mod pixels;
 pub mod scan;
 
 use pyo3::prelude::*;
@@ -88,6 +89,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dataset::read_file, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::read_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::register, m)?)?;
+    m.add_class::<pixels::PixelBuffer>()?;
+    m.add_function(wrap_pyfunction!(pixels::decode_pixels, m)?)?;
+    m.add_function(wrap_pyfunction!(pixels::pixel_layout, m)?)?;
     m.add_function(wrap_pyfunction!(keyword_dict, m)?)?;
     m.add_function(wrap_pyfunction!(encode_text, m)?)?;
     m.add_function(wrap_pyfunction!(dictionary_entry, m)?)?;

@@ -1,0 +1,274 @@
+"""Pixel data as numpy arrays: frames, all frames, and the Modality / VOI / Palette Colour LUTs.
+
+Decoding happens in the core with the GIL released, frames in parallel. Uncompressed little-endian frames
+that need no conversion are read-only views over the file's bytes (no copy). Shapes follow pydicom:
+``(rows, columns[, samples])`` for one frame, ``(frames, rows, columns[, samples])`` for several.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from dicomfast import _native
+from dicomfast.dataset import Dataset, dcmread
+
+__all__ = [
+    "apply_color_lut",
+    "apply_modality_lut",
+    "apply_voi_lut",
+    "apply_windowing",
+    "iter_pixels",
+    "pixel_array",
+]
+
+
+def _dataset(src: Any) -> Dataset:
+    if isinstance(src, Dataset):
+        return src
+    return dcmread(src)
+
+
+def _decode(ds: Dataset, index: int | None, threads: int | None, raw: bool, out: np.ndarray | None) -> np.ndarray:
+    native = ds._native
+    if native is None or ds._elements or ds._deleted:
+        # Built or changed in Python: encode it through the writer and decode what it would read back.
+        from dicomfast.filewriter import encode_dataset
+
+        ts = str(ds.file_meta.get("TransferSyntaxUID") or ds.original_transfer_syntax or "1.2.840.10008.1.2.1")
+        native = dcmread(encode_dataset(ds, ts), transfer_syntax=ts)._native
+    arr = _native.decode_pixels(native, index, threads, raw, out is not None)
+    if out is not None:
+        if out.shape != arr.shape or out.dtype != arr.dtype:
+            raise ValueError(f"out must have shape {arr.shape} and dtype {arr.dtype}, not {out.shape} {out.dtype}")
+        np.copyto(out, arr)
+        return out
+    return arr  # type: ignore[no-any-return]
+
+
+def pixel_array(
+    src: str | os.PathLike[str] | bytes | BinaryIO | Dataset,
+    index: int | None = None,
+    threads: int | None = None,
+    out: np.ndarray | None = None,
+    raw: bool = False,
+) -> np.ndarray:
+    """Decode the pixel data of ``src`` into a numpy array.
+
+    Parameters
+    ----------
+    src : path, bytes, binary file object or Dataset
+        The data set holding (7FE0,0010) *Pixel Data* (or Float / Double Float Pixel Data).
+    index : int, optional
+        Decode only this frame (0-based); only that frame's bytes are read and decoded.
+    threads : int, optional
+        Most threads to decode frames on (default: all cores).
+    out : numpy.ndarray, optional
+        An array of the right shape and dtype to fill.
+    raw : bool
+        Keep YBR_FULL / YBR_FULL_422 values as stored instead of converting them to RGB (pydicom 3's default).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, columns[, samples])`` for one frame, ``(frames, rows, columns[, samples])`` for several.
+    """
+    return _decode(_dataset(src), index, threads, raw, out)
+
+
+def iter_pixels(src: Any, raw: bool = False) -> Iterator[np.ndarray]:
+    """Yield the frames of ``src`` one at a time (each decoded on demand)."""
+    ds = _dataset(src)
+    for i in range(num_frames(ds)):
+        yield _decode(ds, i, 1, raw, None)
+
+
+def num_frames(ds: Dataset) -> int:
+    """(0028,0008) *Number of Frames*, 1 when absent."""
+    n = ds.get("NumberOfFrames")
+    try:
+        return max(int(n), 1) if n not in (None, "") else 1
+    except (TypeError, ValueError):
+        return 1
+
+
+# --------------------------------------------------------------------------------------------- LUTs
+
+
+def _lut_data(item: Dataset, descriptor_key: str = "LUTDescriptor") -> tuple[np.ndarray, int, int]:
+    desc = list(getattr(item, descriptor_key))
+    n = desc[0] or 65536
+    first = desc[1]
+    bits = desc[2]
+    data = item.LUTData
+    if isinstance(data, bytes):
+        lut = np.frombuffer(data, dtype="<u2" if bits > 8 or len(data) >= 2 * n else "u1")
+    else:
+        lut = np.asarray(data if isinstance(data, list) else [data])
+    return lut[:n].astype(np.int64), int(first), int(bits)
+
+
+def apply_modality_lut(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Apply the Modality LUT (PS3.3 §C.11.1): a Modality LUT Sequence, or Rescale Slope / Intercept.
+
+    Returns float64 when rescaling with a non-integral slope or intercept, as pydicom does.
+    """
+    seq = ds.get("ModalityLUTSequence")
+    if seq:
+        lut, first, _ = _lut_data(seq[0])
+        idx = np.clip(arr.astype(np.int64) - first, 0, len(lut) - 1)
+        return lut[idx]
+    slope = ds.get("RescaleSlope")
+    intercept = ds.get("RescaleIntercept")
+    if slope is None and intercept is None:
+        return arr
+    slope = 1.0 if slope is None else float(slope)
+    intercept = 0.0 if intercept is None else float(intercept)
+    return arr.astype(np.float64) * slope + intercept
+
+
+def apply_windowing(
+    arr: np.ndarray, center: float, width: float, function: str = "LINEAR", y_min: float = 0.0, y_max: float = 255.0
+) -> np.ndarray:
+    """Window ``arr`` (PS3.3 §C.11.2.1.2): LINEAR, LINEAR_EXACT or SIGMOID, output in ``[y_min, y_max]``."""
+    x = arr.astype(np.float64)
+    y_range = y_max - y_min
+    function = function.upper()
+    if function == "LINEAR":
+        if width < 1:
+            raise ValueError("Window Width must be at least 1 for the LINEAR function (PS3.3 §C.11.2.1.2.1)")
+        c, w = center - 0.5, width - 1
+        out = ((x - c) / w + 0.5) * y_range + y_min
+        out = np.where(x <= c - w / 2, y_min, np.where(x > c + w / 2, y_max, out))
+    elif function == "LINEAR_EXACT":
+        if width <= 0:
+            raise ValueError("Window Width must be positive for LINEAR_EXACT (PS3.3 §C.11.2.1.3.2)")
+        out = (x - center) / width * y_range + (y_min + y_max) / 2
+        out = np.clip(out, y_min, y_max)
+    elif function == "SIGMOID":
+        if width <= 0:
+            raise ValueError("Window Width must be positive for SIGMOID (PS3.3 §C.11.2.1.3.1)")
+        out = y_range / (1 + np.exp(-4 * (x - center) / width)) + y_min
+    else:
+        raise ValueError(f"Unknown VOI LUT Function '{function}': use LINEAR, LINEAR_EXACT or SIGMOID")
+    return out
+
+
+def apply_voi_lut(arr: np.ndarray, ds: Dataset, index: int = 0) -> np.ndarray:
+    """Apply the VOI LUT (PS3.3 §C.11.2): a VOI LUT Sequence item, else Window Center / Width (item ``index``).
+
+    The window output range is that of the stored values (``0 .. 2**BitsStored - 1``, or signed), as pydicom
+    gives it; a LUT sequence maps through the table.
+    """
+    seq = ds.get("VOILUTSequence")
+    if seq:
+        lut, first, _ = _lut_data(seq[min(index, len(seq) - 1)])
+        idx = np.clip(arr.astype(np.int64) - first, 0, len(lut) - 1)
+        return lut[idx]
+    center = ds.get("WindowCenter")
+    width = ds.get("WindowWidth")
+    if center is None or width is None:
+        return arr
+    center = center[index] if isinstance(center, list) else center
+    width = width[index] if isinstance(width, list) else width
+    function = ds.get("VOILUTFunction") or "LINEAR"
+    bits = int(ds.get("BitsStored") or 8)
+    signed = int(ds.get("PixelRepresentation") or 0) == 1
+    has_rescale = "RescaleSlope" in ds or "ModalityLUTSequence" in ds
+    if signed and not has_rescale:
+        y_min, y_max = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    else:
+        y_min, y_max = 0, 2**bits - 1
+    return apply_windowing(arr, float(center), float(width), str(function), y_min, y_max)
+
+
+def apply_color_lut(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Apply the Palette Colour LUT (PS3.3 §C.7.6.3.1.5) of a PALETTE COLOR image: uint16 RGB out."""
+    channels = []
+    for colour in ("Red", "Green", "Blue"):
+        desc = list(getattr(ds, f"{colour}PaletteColorLookupTableDescriptor"))
+        n = desc[0] or 65536
+        first = desc[1]
+        bits = desc[2]
+        seg = ds.get(f"Segmented{colour}PaletteColorLookupTableData")
+        if seg is not None:
+            lut = _expand_segmented(np.frombuffer(seg, dtype="<u2" if bits == 16 else "u1"), n)
+        else:
+            data = getattr(ds, f"{colour}PaletteColorLookupTableData")
+            lut = np.frombuffer(data, dtype="<u2" if bits == 16 else "u1")[:n]
+        idx = np.clip(arr.astype(np.int64) - first, 0, len(lut) - 1)
+        channels.append(lut[idx].astype(np.uint16 if bits == 16 else np.uint8))
+    return np.stack(channels, axis=-1)
+
+
+def _expand_segmented(words: np.ndarray, n: int) -> np.ndarray:
+    """Expand Segmented Palette Colour LUT Data (PS3.3 §C.7.9.2): discrete, linear and indirect segments."""
+    out: list[float] = []
+    i = 0
+    w = [int(x) for x in words]
+    while i + 1 < len(w) and len(out) < n:
+        kind, length = w[i], w[i + 1]
+        if kind == 0:  # discrete: `length` values follow
+            out.extend(w[i + 2 : i + 2 + length])
+            i += 2 + length
+        elif kind == 1:  # linear: from the last value to the next one in `length` steps
+            if not out:
+                raise ValueError("A linear segment cannot open a segmented palette LUT (PS3.3 §C.7.9.2.2)")
+            start, end = out[-1], w[i + 2]
+            out.extend(start + (end - start) * (k + 1) / length for k in range(length))
+            i += 3
+        elif kind == 2:  # indirect: replay `length` segments starting at a byte offset
+            offset = w[i + 2] | (w[i + 3] << 16)
+            replay = _expand_segmented_from(w, offset, length)
+            out.extend(replay)
+            i += 4
+        else:
+            raise ValueError(f"Unknown segment type {kind} in a segmented palette LUT (PS3.3 §C.7.9.2)")
+    return np.round(np.asarray(out[:n], dtype=np.float64)).astype(np.int64)
+
+
+def _expand_segmented_from(w: list[int], offset: int, count: int) -> list[float]:
+    """The values of ``count`` segments (discrete or linear) starting at word ``offset``."""
+    out: list[float] = []
+    i = offset
+    for _ in range(count):
+        if i + 1 >= len(w):
+            break
+        kind, length = w[i], w[i + 1]
+        if kind == 0:
+            out.extend(w[i + 2 : i + 2 + length])
+            i += 2 + length
+        elif kind == 1 and out:
+            start, end = out[-1], w[i + 2]
+            out.extend(start + (end - start) * (k + 1) / length for k in range(length))
+            i += 3
+        else:
+            raise ValueError("An indirect segment may only replay discrete and linear segments (PS3.3 §C.7.9.2.3)")
+    return out
+
+
+# --------------------------------------------------------------------------------------------- Dataset API
+
+
+def _ds_pixel_array(self: Dataset) -> np.ndarray:
+    """All frames of the pixel data (see :func:`dicomfast.pixel_array`)."""
+    return _decode(self, None, None, False, None)
+
+
+def _ds_frame(self: Dataset, index: int, raw: bool = False) -> np.ndarray:
+    """Frame ``index`` (0-based), decoding only that frame."""
+    return _decode(self, index, 1, raw, None)
+
+
+def _ds_iter_frames(self: Dataset, raw: bool = False) -> Iterator[np.ndarray]:
+    """Each frame in turn, decoded on demand."""
+    return iter_pixels(self, raw)
+
+
+Dataset.pixel_array = property(_ds_pixel_array)  # type: ignore[attr-defined]
+Dataset.frame = _ds_frame  # type: ignore[attr-defined]
+Dataset.iter_frames = _ds_iter_frames  # type: ignore[attr-defined]
+Dataset.num_frames = property(num_frames)  # type: ignore[attr-defined]

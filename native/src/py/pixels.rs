@@ -1,0 +1,473 @@
+//! Pixel data to numpy: frames decoded in parallel with the GIL released, native frames as zero-copy views.
+
+use std::ffi::CString;
+use std::ops::Range;
+use std::os::raw::{c_int, c_void};
+use std::sync::Arc;
+
+use numpy::{Element as NpElement, IntoPyArray, PyArrayDescr, PyArrayMethods};
+use pyo3::exceptions::{PyBufferError, PyIndexError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use super::dataset::PyDataset;
+use super::errors::to_py;
+use crate::dictionary::Tag;
+use crate::error::Error;
+use crate::parse::{Body, Dataset, Element, ParsedFile};
+use crate::pixel::{self, Dtype, FloatKind, PixelInfo, codec, colour, encaps, layout};
+use crate::value::{self, IsItem, Value};
+
+/// The largest decoded size accepted for compressed data, relative to the compressed bytes present: no codec
+/// of DICOM reaches this ratio on real images, and it bounds what a lying header can make us allocate.
+const MAX_EXPANSION: usize = 10_000;
+/// Below this many bytes of output, any compressed size is accepted.
+const MIN_CAP: usize = 64 << 20;
+
+/// A read-only buffer over part of a parsed file (the base of zero-copy numpy views).
+#[pyclass(module = "dicomfast._native", frozen)]
+pub struct PixelBuffer {
+    root: Arc<ParsedFile>,
+    range: Range<usize>,
+}
+
+#[pymethods]
+impl PixelBuffer {
+    // SAFETY: the buffer protocol exposes `range` of the parsed file's bytes, which live as long as `root`,
+    // which this object owns; the view is read-only (PyBUF_WRITABLE requests are refused).
+    #[allow(unsafe_code)]
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        if view.is_null() {
+            return Err(PyBufferError::new_err("View is null"));
+        }
+        if (flags & ffi::PyBUF_WRITABLE) == ffi::PyBUF_WRITABLE {
+            return Err(PyBufferError::new_err("Pixel data views are read-only"));
+        }
+        let this = slf.get();
+        let bytes = this.root.bytes().get(this.range.clone()).unwrap_or_default();
+        // SAFETY: `view` is a valid pointer supplied by the interpreter; every field is initialised here and
+        // `obj` holds a strong reference that keeps `bytes` alive until release.
+        unsafe {
+            (*view).obj = slf.clone().into_any().into_ptr();
+            (*view).buf = bytes.as_ptr().cast::<c_void>().cast_mut();
+            (*view).len = isize::try_from(bytes.len()).unwrap_or(isize::MAX);
+            (*view).readonly = 1;
+            (*view).itemsize = 1;
+            (*view).format = if (flags & ffi::PyBUF_FORMAT) == ffi::PyBUF_FORMAT {
+                CString::new("B").map_or(std::ptr::null_mut(), CString::into_raw)
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).ndim = 1;
+            (*view).shape = if (flags & ffi::PyBUF_ND) == ffi::PyBUF_ND {
+                &raw mut (*view).len
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).strides = if (flags & ffi::PyBUF_STRIDES) == ffi::PyBUF_STRIDES {
+                &raw mut (*view).itemsize
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).suboffsets = std::ptr::null_mut();
+            (*view).internal = std::ptr::null_mut();
+        }
+        Ok(())
+    }
+
+    // SAFETY: frees the format string allocated in `__getbuffer__`.
+    #[allow(unsafe_code)]
+    unsafe fn __releasebuffer__(&self, view: *mut ffi::Py_buffer) {
+        // SAFETY: `format` is null or was made by `CString::into_raw` above.
+        unsafe {
+            if !(*view).format.is_null() {
+                drop(CString::from_raw((*view).format));
+            }
+        }
+    }
+}
+
+fn first_int(buf: &[u8], ds: &Dataset, chain: &[&Dataset], tag: Tag, be: bool) -> Option<i64> {
+    let el = ds.get(tag)?;
+    let vr = value::effective_vr(buf, el, chain, be);
+    match value::decode(buf, el, vr, be, &value::charset::Charsets::default()) {
+        Value::Ints(v) => v.first().copied(),
+        Value::Is(v) => match v.first() {
+            Some(IsItem::Int(i)) => Some(*i),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn text(buf: &[u8], ds: &Dataset, tag: Tag) -> Option<String> {
+    let el = ds.get(tag)?;
+    let b = buf.get(el.value_range())?;
+    Some(String::from_utf8_lossy(b).trim_matches([' ', '\0']).to_owned())
+}
+
+/// The Image Pixel attributes of a data set and its pixel element.
+fn pixel_info<'a>(buf: &[u8], chain: &[&'a Dataset], be: bool) -> crate::Result<(PixelInfo, &'a Element)> {
+    let ds = chain
+        .first()
+        .copied()
+        .ok_or_else(|| Error::Invalid("no data set".to_owned()))?;
+    let (el, float_kind) = if let Some(e) = ds.get(Tag::PIXEL_DATA) {
+        (e, FloatKind::None)
+    } else if let Some(e) = ds.get(Tag::FLOAT_PIXEL_DATA) {
+        (e, FloatKind::Float)
+    } else if let Some(e) = ds.get(Tag::DOUBLE_FLOAT_PIXEL_DATA) {
+        (e, FloatKind::Double)
+    } else {
+        return Err(Error::Invalid(
+            "The data set has no (7FE0,0010) 'Pixel Data', (7FE0,0008) 'Float Pixel Data' or (7FE0,0009) \
+             'Double Float Pixel Data' element"
+                .to_owned(),
+        ));
+    };
+    let need = |tag: Tag, name: &str| -> crate::Result<i64> {
+        first_int(buf, ds, chain, tag, be)
+            .ok_or_else(|| Error::Invalid(format!("The data set has pixel data but no {tag} '{name}' value")))
+    };
+    let to_u16 = |v: i64, tag: Tag, name: &str| -> crate::Result<u16> {
+        u16::try_from(v).map_err(|_| Error::Invalid(format!("The {tag} '{name}' value {v} is out of range")))
+    };
+    let rows = need(Tag(0x0028, 0x0010), "Rows")?;
+    let cols = need(Tag(0x0028, 0x0011), "Columns")?;
+    let bits_allocated = match float_kind {
+        FloatKind::Float => 32,
+        FloatKind::Double => 64,
+        FloatKind::None => to_u16(
+            need(Tag(0x0028, 0x0100), "Bits Allocated")?,
+            Tag(0x0028, 0x0100),
+            "Bits Allocated",
+        )?,
+    };
+    let bits_stored = first_int(buf, ds, chain, Tag(0x0028, 0x0101), be)
+        .map_or(Ok(bits_allocated), |v| to_u16(v, Tag(0x0028, 0x0101), "Bits Stored"))?;
+    let high_bit = first_int(buf, ds, chain, Tag(0x0028, 0x0102), be)
+        .map_or(Ok(bits_stored.saturating_sub(1)), |v| {
+            to_u16(v, Tag(0x0028, 0x0102), "High Bit")
+        })?;
+    let frames = first_int(buf, ds, chain, Tag(0x0028, 0x0008), be).unwrap_or(1).max(1);
+    let info = PixelInfo {
+        rows: u32::try_from(rows).map_err(|_| Error::Invalid(format!("(0028,0010) 'Rows' {rows} is out of range")))?,
+        columns: u32::try_from(cols)
+            .map_err(|_| Error::Invalid(format!("(0028,0011) 'Columns' {cols} is out of range")))?,
+        samples_per_pixel: first_int(buf, ds, chain, Tag(0x0028, 0x0002), be)
+            .map_or(Ok(1), |v| to_u16(v, Tag(0x0028, 0x0002), "Samples per Pixel"))?,
+        bits_allocated,
+        bits_stored,
+        high_bit,
+        pixel_representation: first_int(buf, ds, chain, Tag(0x0028, 0x0103), be)
+            .map_or(Ok(0), |v| to_u16(v, Tag(0x0028, 0x0103), "Pixel Representation"))?,
+        planar_configuration: first_int(buf, ds, chain, Tag(0x0028, 0x0006), be)
+            .map_or(Ok(0), |v| to_u16(v, Tag(0x0028, 0x0006), "Planar Configuration"))?,
+        photometric: text(buf, ds, Tag(0x0028, 0x0004)).unwrap_or_else(|| "MONOCHROME2".to_owned()),
+        number_of_frames: u32::try_from(frames)
+            .map_err(|_| Error::Invalid(format!("(0028,0008) 'Number of Frames' {frames} is out of range")))?,
+        float_kind,
+    };
+    info.validate()?;
+    Ok((info, el))
+}
+
+/// Decodes frames `which` into `out` (one frame after another), in parallel.
+fn decode_into(
+    root: &ParsedFile,
+    el: &Element,
+    info: &PixelInfo,
+    which: &[usize],
+    raw: bool,
+    out: &mut [u8],
+) -> crate::Result<()> {
+    let buf = root.bytes();
+    let ts = root.encoding.uid.as_str();
+    let frame_len = info.frame_len_bytes()?;
+    let n_frames = info.number_of_frames as usize;
+    let dtype = info.output_dtype();
+    let post = |i: usize, frame: &mut [u8], native: bool, photometric: &str| -> crate::Result<()> {
+        if native && info.has_unused_bits() {
+            layout::correct_unused_bits(frame, dtype, info.bits_stored);
+        }
+        if !raw && colour::converts_to_rgb(photometric, info.samples_per_pixel, info.bits_allocated) {
+            colour::ybr_full_to_rgb_u8(frame).map_err(|e| match e {
+                Error::Invalid(r) => Error::decode(ts, i, r),
+                other => other,
+            })?;
+        }
+        Ok(())
+    };
+    match &el.body {
+        Body::Fragments(frags) => {
+            let frags: Vec<encaps::Fragment> = frags
+                .iter()
+                .map(|f| encaps::Fragment {
+                    offset: f.offset,
+                    len: f.len,
+                })
+                .collect();
+            let present: usize = frags.iter().map(|f| f.len).sum();
+            let wanted = frame_len.saturating_mul(which.len());
+            if wanted > MIN_CAP.max(present.saturating_mul(MAX_EXPANSION)) {
+                return Err(Error::decode(
+                    ts,
+                    0,
+                    format!("The header asks for {wanted} decoded bytes from {present} compressed bytes: refused"),
+                ));
+            }
+            if codec::decoder_for(ts).is_none() {
+                return Err(Error::UnsupportedTransferSyntax {
+                    ts_uid: ts.to_owned(),
+                    name: codec::ts_name(ts).to_owned(),
+                    reason: "no decoder for this transfer syntax".to_owned(),
+                });
+            }
+            let eot = root
+                .dataset
+                .get(Tag(0x7FE0, 0x0001))
+                .and_then(|e| buf.get(e.value_range()));
+            let eot_len = root
+                .dataset
+                .get(Tag(0x7FE0, 0x0002))
+                .and_then(|e| buf.get(e.value_range()));
+            let ranges = encaps::frame_fragments(buf, &frags, eot, eot_len, n_frames, ts)?;
+            out.par_chunks_mut(frame_len)
+                .zip(which.par_iter())
+                .try_for_each(|(chunk, &i)| {
+                    let r = ranges
+                        .get(i)
+                        .cloned()
+                        .ok_or_else(|| Error::decode(ts, i, format!("Frame {i} has no fragments")))?;
+                    let data = encaps::frame_bytes(buf, &frags, r, ts, i)?;
+                    codec::decode_frame(ts, &data, info, i, chunk)?;
+                    // A JPEG codestream may say its colour space differs from the data set's (JFIF, Adobe, 'RGB'
+                    // component IDs): the components are what the codestream says, as pydicom resolves it.
+                    let pi = codec::jpeg::jpeg_photometric(ts, &data, info).unwrap_or(info.photometric.as_str());
+                    post(i, chunk, false, pi)
+                })
+        }
+        Body::Primitive => {
+            let data = buf.get(el.value_range()).unwrap_or_default();
+            let stored = info.stored_frame_len_bytes()?;
+            let need = if info.bits_allocated == 1 {
+                (info.stored_frame_bits()?.saturating_mul(n_frames)).div_ceil(8)
+            } else {
+                stored.saturating_mul(n_frames)
+            };
+            if data.len() < need {
+                return Err(Error::decode(
+                    ts,
+                    0,
+                    format!(
+                        "The pixel data holds {} bytes but {n_frames} frame(s) of {} x {} x {} samples at {} bits \
+                         need {need}",
+                        data.len(),
+                        info.rows,
+                        info.columns,
+                        info.samples_per_pixel,
+                        info.bits_allocated
+                    ),
+                ));
+            }
+            let be = root.encoding.big_endian && el.vr != crate::dictionary::VR::OB;
+            out.par_chunks_mut(frame_len)
+                .zip(which.par_iter())
+                .try_for_each(|(chunk, &i)| {
+                    pixel::decode_native_frame(data, info, i, be, chunk)?;
+                    post(i, chunk, true, &info.photometric)
+                })
+        }
+        Body::Sequence(_) => Err(Error::decode(ts, 0, "The pixel data element holds a sequence")),
+    }
+}
+
+fn dtype_descr<'py>(py: Python<'py>, d: Dtype) -> Bound<'py, PyArrayDescr> {
+    match d {
+        Dtype::U8 => u8::get_dtype(py),
+        Dtype::I8 => i8::get_dtype(py),
+        Dtype::U16 => u16::get_dtype(py),
+        Dtype::I16 => i16::get_dtype(py),
+        Dtype::U32 => u32::get_dtype(py),
+        Dtype::I32 => i32::get_dtype(py),
+        Dtype::U64 => u64::get_dtype(py),
+        Dtype::I64 => i64::get_dtype(py),
+        Dtype::F32 => f32::get_dtype(py),
+        Dtype::F64 => f64::get_dtype(py),
+    }
+}
+
+fn shape(info: &PixelInfo, frames: Option<usize>) -> Vec<usize> {
+    let (r, c, s) = info.frame_shape();
+    let mut out = Vec::with_capacity(4);
+    if let Some(n) = frames {
+        out.push(n);
+    }
+    out.extend([r, c]);
+    if s > 1 {
+        out.push(s);
+    }
+    out
+}
+
+/// A typed buffer of `n` bytes whose memory numpy can take over without a copy.
+fn typed_vec<'py>(py: Python<'py>, d: Dtype, n_bytes: usize) -> (Bound<'py, PyAny>, *mut u8) {
+    macro_rules! mk {
+        ($t:ty) => {{
+            let len = n_bytes / std::mem::size_of::<$t>();
+            let arr = vec![<$t>::default(); len].into_pyarray(py);
+            // The array was just created: C-contiguous, owned by numpy and not yet shared.
+            let ptr = arr.data().cast::<u8>();
+            (arr.into_any(), ptr)
+        }};
+    }
+    match d {
+        Dtype::U8 => mk!(u8),
+        Dtype::I8 => mk!(i8),
+        Dtype::U16 => mk!(u16),
+        Dtype::I16 => mk!(i16),
+        Dtype::U32 => mk!(u32),
+        Dtype::I32 => mk!(i32),
+        Dtype::U64 => mk!(u64),
+        Dtype::I64 => mk!(i64),
+        Dtype::F32 => mk!(f32),
+        Dtype::F64 => mk!(f64),
+    }
+}
+
+/// `(rows, columns, samples, frames, bits_allocated, dtype str, photometric, transfer syntax)` of a data set.
+#[pyfunction]
+pub fn pixel_layout(
+    py: Python<'_>,
+    ds: PyRef<'_, PyDataset>,
+) -> PyResult<(u32, u32, u16, u32, u16, String, String, String)> {
+    let chain = ds.chain();
+    let be = !ds.meta && ds.root.encoding.big_endian;
+    let (info, _) = pixel_info(ds.root.bytes(), &chain, be).map_err(|e| to_py(py, e))?;
+    Ok((
+        info.rows,
+        info.columns,
+        info.samples_per_pixel,
+        info.number_of_frames,
+        info.bits_allocated,
+        dtype_descr(py, info.output_dtype()).str()?.to_string(),
+        info.photometric.clone(),
+        ds.root.encoding.uid.clone(),
+    ))
+}
+
+/// Decodes all frames (`index=None`) or one frame of a data set's pixel data into a numpy array.
+///
+/// Native little-endian frames that need no conversion are returned as read-only views over the file's
+/// buffer; everything else is decoded with the GIL released, frames in parallel on `threads` threads.
+#[pyfunction]
+#[pyo3(signature = (ds, index=None, threads=None, raw=false, copy=false))]
+pub fn decode_pixels<'py>(
+    py: Python<'py>,
+    ds: PyRef<'py, PyDataset>,
+    index: Option<usize>,
+    threads: Option<usize>,
+    raw: bool,
+    copy: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let root = ds.root.clone();
+    let chain = ds.chain();
+    let be = !ds.meta && root.encoding.big_endian;
+    let buf = root.bytes();
+    let (info, el) = pixel_info(buf, &chain, be).map_err(|e| to_py(py, e))?;
+    let n = info.number_of_frames as usize;
+    if let Some(i) = index
+        && i >= n
+    {
+        return Err(PyIndexError::new_err(format!(
+            "Frame index {i} is out of range: the data set has {n} frame(s)"
+        )));
+    }
+    let which: Vec<usize> = index.map_or_else(|| (0..n).collect(), |i| vec![i]);
+    let frames_dim = if index.is_none() && n > 1 { Some(n) } else { None };
+    let dtype = info.output_dtype();
+    let np = py.import("numpy")?;
+
+    // Zero copy: little-endian native frames with nothing to convert, viewed where they lie.
+    if !copy && matches!(el.body, Body::Primitive) && !be {
+        let needs_fix = info.has_unused_bits()
+            || colour::converts_to_rgb(&info.photometric, info.samples_per_pixel, info.bits_allocated);
+        let first = pixel::native_frame_range(el.value_len, &info, which.first().copied().unwrap_or(0))
+            .map_err(|e| to_py(py, e))?;
+        let last = pixel::native_frame_range(el.value_len, &info, which.last().copied().unwrap_or(0))
+            .map_err(|e| to_py(py, e))?;
+        let clean = !info.has_unused_bits()
+            || first.as_ref().zip(last.as_ref()).is_some_and(|(a, b)| {
+                buf.get(el.value_offset + a.start..el.value_offset + b.end)
+                    .is_some_and(|f| layout::unused_bits_are_clean(f, dtype, info.bits_stored))
+            });
+        if let (Some(a), Some(b)) = (first, last)
+            && (!needs_fix
+                || (clean && !colour::converts_to_rgb(&info.photometric, info.samples_per_pixel, info.bits_allocated)))
+        {
+            let start = el.value_offset + a.start;
+            let end = el.value_offset + b.end;
+            if start.is_multiple_of(dtype.itemsize()) {
+                let holder = Bound::new(
+                    py,
+                    PixelBuffer {
+                        root: root.clone(),
+                        range: start..end,
+                    },
+                )?;
+                let arr = np.call_method1("frombuffer", (holder, dtype_descr(py, dtype)))?;
+                return arr.call_method1("reshape", (shape(&info, frames_dim),));
+            }
+        }
+    }
+
+    let frame_len = info.frame_len_bytes().map_err(|e| to_py(py, e))?;
+    let total = frame_len
+        .checked_mul(which.len())
+        .ok_or_else(|| PyValueError::new_err("pixel data size overflows"))?;
+    if matches!(el.body, Body::Fragments(_)) {
+        let present: usize = match &el.body {
+            Body::Fragments(f) => f.iter().map(|f| f.len).sum(),
+            _ => 0,
+        };
+        if total > MIN_CAP.max(present.saturating_mul(MAX_EXPANSION)) {
+            return Err(to_py(
+                py,
+                Error::decode(
+                    &root.encoding.uid,
+                    0,
+                    format!("The header asks for {total} decoded bytes from {present} compressed bytes: refused"),
+                ),
+            ));
+        }
+    } else if total > MIN_CAP.max(el.value_len.saturating_mul(8 * 8)) {
+        return Err(to_py(
+            py,
+            Error::decode(
+                &root.encoding.uid,
+                0,
+                "The pixel data is far shorter than its header says",
+            ),
+        ));
+    }
+    let (arr, ptr) = typed_vec(py, dtype, total);
+    let ptr_addr = ptr as usize;
+    let result = py.detach(|| {
+        // SAFETY: `ptr` points to the `total` bytes of the numpy array created above, which nothing else
+        // touches until this function returns (the GIL is not needed for the write).
+        #[allow(unsafe_code)]
+        let out = unsafe { std::slice::from_raw_parts_mut(ptr_addr as *mut u8, total) };
+        let mut run = || decode_into(&root, el, &info, &which, raw, out);
+        match threads {
+            Some(t) if t > 0 => rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| Error::Invalid(e.to_string()))
+                .and_then(|pool| pool.install(run)),
+            _ => run(),
+        }
+    });
+    result.map_err(|e| to_py(py, e))?;
+    arr.call_method1("reshape", (shape(&info, frames_dim),))
+}
