@@ -336,12 +336,12 @@ fn typed_vec<'py>(py: Python<'py>, d: Dtype, n_bytes: usize) -> (Bound<'py, PyAn
     }
 }
 
-/// `(rows, columns, samples, frames, bits_allocated, dtype str, photometric, transfer syntax)` of a data set.
+/// `(rows, columns, samples, frames, bits_allocated, dtype str, photometric, transfer syntax)`.
+type Layout = (u32, u32, u16, u32, u16, String, String, String);
+
+/// The pixel layout of a data set (see [`Layout`]).
 #[pyfunction]
-pub fn pixel_layout(
-    py: Python<'_>,
-    ds: PyRef<'_, PyDataset>,
-) -> PyResult<(u32, u32, u16, u32, u16, String, String, String)> {
+pub fn pixel_layout(py: Python<'_>, ds: PyRef<'_, PyDataset>) -> PyResult<Layout> {
     let chain = ds.chain();
     let be = !ds.meta && ds.root.encoding.big_endian;
     let (info, _) = pixel_info(ds.root.bytes(), &chain, be).map_err(|e| to_py(py, e))?;
