@@ -21,6 +21,7 @@ from dicomfast.dataset import (
 )
 from dicomfast.errors import DecodeError, DicomError, InvalidDicomError, ParseError, UnsupportedTransferSyntaxError
 from dicomfast.scan import scan, scan_batches, scan_to_parquet
+from dicomfast.codec import compress, decompress, transcode
 from dicomfast.filewriter import dcmwrite, encode_dataset
 from dicomfast.pixels import (
     apply_color_lut,
@@ -52,7 +53,10 @@ __all__ = [
     "apply_windowing",
     "iter_pixels",
     "pixel_array",
+    "compress",
     "dcmread",
+    "decompress",
+    "transcode",
     "dcmwrite",
     "dictionary_VR",
     "dictionary_keyword",

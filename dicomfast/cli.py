@@ -1,4 +1,4 @@
-"""The ``dicomfast`` command line: ``dump`` (and more as the toolkit grows)."""
+"""The ``dicomfast`` command line: ``dump`` and ``index`` (and more as the toolkit grows)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,88 @@ def cmd_dump(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    """Scan files and directories into a Parquet index, with a progress line on stderr and a summary."""
+    import time
+
+    from dicomfast.scan import scan_to_parquet
+
+    tags = [t.strip() for group in args.tags or [] for t in group.split(",") if t.strip()]
+    start = time.perf_counter()
+    tty = sys.stderr.isatty()
+
+    def progress(files: int, errors: int) -> None:
+        rate = files / max(time.perf_counter() - start, 1e-9)
+        line = f"{files:,} files, {rate:,.0f} files/s, {errors:,} errors"
+        print(f"\r{line}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    try:
+        files, errors = scan_to_parquet(
+            args.paths,
+            args.output,
+            tags,
+            threads=args.threads,
+            recursive=not args.no_recursive,
+            follow_symlinks=args.follow_symlinks,
+            pattern=args.pattern,
+            keep_raw=args.keep_raw,
+            batch_size=args.batch_size,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except (DicomError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    took = time.perf_counter() - start
+    if tty:
+        print(file=sys.stderr)
+    print(
+        f"Indexed {files:,} files ({errors:,} errors) in {took:.2f} s, {files / max(took, 1e-9):,.0f} files/s "
+        f"-> {args.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _progress(done: int, total: int, errors: int, start: float, label: str) -> None:
+    import time
+
+    rate = done / max(time.perf_counter() - start, 1e-9)
+    bar = "#" * int(30 * done / max(total, 1))
+    sys.stderr.write(f"\r{label} [{bar:<30}] {done}/{total} {rate:.0f} files/s, {errors} errors")
+    sys.stderr.flush()
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Transcode one file, or every file of a folder, to another transfer syntax."""
+    import time
+
+    from dicomfast.codec import transcode
+
+    src, dst = Path(args.input), Path(args.output)
+    if src.is_dir():
+        pairs = [(p, dst / p.relative_to(src)) for p in sorted(src.rglob("*")) if p.is_file()]
+    else:
+        pairs = [(src, dst / src.name if dst.is_dir() else dst)]
+    errors = 0
+    start = time.perf_counter()
+    for i, (a, b) in enumerate(pairs, 1):
+        b.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            transcode(a, b, args.transfer_syntax, threads=args.threads)
+        except (DicomError, OSError) as e:
+            errors += 1
+            sys.stderr.write(f"\n{a}: error: {e}\n")
+        if not args.quiet:
+            _progress(i, len(pairs), errors, start, "convert")
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(f"{len(pairs) - errors} converted, {errors} failed")
+    return 1 if errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line."""
     p = argparse.ArgumentParser(prog="dicomfast", description="A fast DICOM toolkit.")
@@ -77,6 +159,29 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--stop-before-pixels", action="store_true", help="do not read pixel data")
     d.add_argument("-f", "--force", action="store_true", help="read files without the DICM prefix")
     d.set_defaults(func=cmd_dump)
+    c = sub.add_parser("convert", help="transcode a file or a folder to another transfer syntax")
+    c.add_argument("input", help="a DICOM file or a folder")
+    c.add_argument("output", help="the output file or folder")
+    c.add_argument("-t", "--transfer-syntax", required=True, help="UID or keyword, e.g. RLELossless, JPEG2000Lossless")
+    c.add_argument("--threads", type=int, default=None, help="threads for frame encoding (default: all cores)")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_convert)
+    i = sub.add_parser("index", help="scan files and directories into a Parquet index, one row per file")
+    i.add_argument("paths", nargs="+", help="files and directories to scan")
+    i.add_argument("-o", "--output", required=True, help="the Parquet file to write")
+    i.add_argument(
+        "--tags",
+        nargs="+",
+        action="extend",
+        help="tags to index: keywords, numbers or Seq[0].Keyword (or comma-separated)",
+    )
+    i.add_argument("--threads", type=int, default=None, help="worker threads (default: every core)")
+    i.add_argument("--pattern", default=None, help="glob on file names found in directories, e.g. '*.dcm'")
+    i.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links to directories")
+    i.add_argument("--no-recursive", action="store_true", help="do not descend into sub-directories")
+    i.add_argument("--keep-raw", action="store_true", help="add *_raw text columns beside DA, DS and IS columns")
+    i.add_argument("--batch-size", type=int, default=65536, help="rows per Parquet row group")
+    i.set_defaults(func=cmd_index)
     return p
 
 

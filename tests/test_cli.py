@@ -45,3 +45,23 @@ def test_dump_error_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_python_m_dicomfast() -> None:
     out = subprocess.run([sys.executable, "-m", "dicomfast", "dump"], capture_output=True, text=True, check=True)
     assert "Sample^Patient" in out.stdout
+
+
+def test_convert_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(get_testdata_file("CT_small.dcm"), src / "a.dcm")
+    shutil.copy(get_testdata_file("MR_small.dcm"), src / "sub" / "b.dcm")
+    (src / "junk.txt").write_text("not dicom")
+    out = tmp_path / "out"
+    assert cli.main(["convert", str(src), str(out), "-t", "JPEGLSLossless", "-q"]) == 1
+    assert "2 converted, 1 failed" in capsys.readouterr().out
+    import dicomfast
+
+    for name, ref in (("a.dcm", "CT_small.dcm"), ("sub/b.dcm", "MR_small.dcm")):
+        ds = dicomfast.dcmread(out / name)
+        assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.80"
+        assert (ds.pixel_array == dicomfast.dcmread(get_testdata_file(ref)).pixel_array).all()
+    assert not (out / "junk.txt").exists()

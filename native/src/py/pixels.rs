@@ -471,3 +471,69 @@ pub fn decode_pixels<'py>(
     result.map_err(|e| to_py(py, e))?;
     arr.call_method1("reshape", (shape(&info, frames_dim),))
 }
+
+/// Encodes frames (native little-endian, colour-by-pixel, one after another in `data`) with the encoder of
+/// `ts_uid`, in parallel with the GIL released; returns one codestream per frame.
+#[pyfunction]
+#[pyo3(signature = (data, rows, columns, samples_per_pixel, bits_allocated, bits_stored, pixel_representation, photometric, frames, ts_uid, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn encode_frames(
+    py: Python<'_>,
+    data: pyo3::pybacked::PyBackedBytes,
+    rows: u32,
+    columns: u32,
+    samples_per_pixel: u16,
+    bits_allocated: u16,
+    bits_stored: u16,
+    pixel_representation: u16,
+    photometric: String,
+    frames: u32,
+    ts_uid: String,
+    threads: Option<usize>,
+) -> PyResult<Vec<pyo3::Py<pyo3::types::PyBytes>>> {
+    let info = PixelInfo {
+        rows,
+        columns,
+        samples_per_pixel,
+        bits_allocated,
+        bits_stored,
+        high_bit: bits_stored.saturating_sub(1),
+        pixel_representation,
+        planar_configuration: 0,
+        photometric,
+        number_of_frames: frames,
+        float_kind: FloatKind::None,
+    };
+    let Some(encode) = codec::encoder_for(&ts_uid) else {
+        return Err(to_py(
+            py,
+            Error::UnsupportedTransferSyntax {
+                ts_uid: ts_uid.clone(),
+                name: codec::ts_name(&ts_uid).to_owned(),
+                reason: "no encoder for this transfer syntax".to_owned(),
+            },
+        ));
+    };
+    let result = py.detach(|| -> crate::Result<Vec<Vec<u8>>> {
+        info.validate()?;
+        let frame_len = info.frame_len_bytes()?;
+        let n = frames as usize;
+        if data.len() != frame_len.saturating_mul(n) {
+            return Err(Error::Invalid(format!(
+                "{} bytes of pixel data given for {n} frame(s) of {frame_len} bytes",
+                data.len()
+            )));
+        }
+        let run = || data.par_chunks(frame_len).map(|f| encode(f, &info)).collect::<crate::Result<Vec<_>>>();
+        match threads {
+            Some(t) if t > 0 => rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| Error::Invalid(e.to_string()))?
+                .install(run),
+            _ => run(),
+        }
+    });
+    let frames = result.map_err(|e| to_py(py, e))?;
+    Ok(frames.into_iter().map(|f| pyo3::types::PyBytes::new(py, &f).unbind()).collect())
+}
