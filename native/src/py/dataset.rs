@@ -135,7 +135,11 @@ impl PyDataset {
     }
 
     fn to_python<'py>(&self, py: Python<'py>, idx: usize, el: &Element) -> PyResult<Bound<'py, PyAny>> {
-        let vr = self.vr_of(el);
+        self.to_python_as(py, idx, el, self.vr_of(el))
+    }
+
+    /// Like `to_python`, with the VR already resolved (so a loop over elements resolves the chain once).
+    fn to_python_as<'py>(&self, py: Python<'py>, idx: usize, el: &Element, vr: VR) -> PyResult<Bound<'py, PyAny>> {
         match &el.body {
             Body::Sequence(items) => {
                 let f = FACTORIES
@@ -260,10 +264,18 @@ impl PyDataset {
 
     /// `(tag, vr, value)` of every element, in tag order (one call for a whole iteration).
     fn all_items<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u32, &'static str, Bound<'py, PyAny>)>> {
-        let ds = self.node();
+        let chain = self.chain();
+        let ds = chain.first().copied().unwrap_or_else(|| self.node());
+        let buf = self.root.bytes();
+        let be = self.big_endian();
         let mut out = Vec::with_capacity(ds.elements.len());
         for (i, el) in ds.elements.iter().enumerate() {
-            out.push((el.tag.to_u32(), self.vr_of(el).as_str(), self.to_python(py, i, el)?));
+            let vr = if el.explicit && el.vr != VR::UN {
+                el.vr
+            } else {
+                value::effective_vr(buf, el, &chain, be)
+            };
+            out.push((el.tag.to_u32(), vr.as_str(), self.to_python_as(py, i, el, vr)?));
         }
         Ok(out)
     }
