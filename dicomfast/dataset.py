@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _KW: dict[str, int] = _native.keyword_dict()
+_MISSING = object()
 _TAG_KW: dict[int, str] = {v: k for k, v in _KW.items()}
 
 _TEXT_VRS = frozenset(
@@ -352,24 +353,20 @@ class Dataset:
         if name[:1] == "_":
             raise AttributeError(name)
         tag = _KW.get(name)
-        if tag is None:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        try:
-            return self._values[tag]
-        except KeyError:
-            pass
-        elem = self._elements.get(tag)
-        if elem is not None:
-            return elem.value
-        native = self._native
-        if native is None or tag in self._deleted:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        try:
-            value = native.value(tag)
-        except KeyError:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'") from None
-        self._values[tag] = value
-        return value
+        if tag is not None:
+            value = self._values.get(tag, _MISSING)
+            if value is not _MISSING:
+                return value
+            elem = self._elements.get(tag)
+            if elem is not None:
+                return elem.value
+            native = self._native
+            if native is not None and tag not in self._deleted:
+                value = native.get(tag, _MISSING)
+                if value is not _MISSING:
+                    self._values[tag] = value
+                    return value
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name: str, value: Any) -> None:
         tag = _KW.get(name)
@@ -460,12 +457,23 @@ class Dataset:
     def get(self, key: Any, default: Any = None) -> Any:
         """The value for a keyword, or the :class:`DataElement` for a tag; ``default`` when absent."""
         if isinstance(key, str):
-            try:
-                return getattr(self, key)
-            except AttributeError:
-                if key not in _KW:
-                    raise
+            tag = _KW.get(key)
+            if tag is None:
+                return getattr(self, key, default)
+            value = self._values.get(tag, _MISSING)
+            if value is not _MISSING:
+                return value
+            elem = self._elements.get(tag)
+            if elem is not None:
+                return elem.value
+            native = self._native
+            if native is None or tag in self._deleted:
                 return default
+            value = native.get(tag, _MISSING)
+            if value is _MISSING:
+                return default
+            self._values[tag] = value
+            return value
         try:
             return self[key]
         except KeyError:
@@ -741,8 +749,9 @@ class FileMetaDataset(Dataset):
     __slots__ = ()
 
 
-def _reopen(src: tuple[Any, dict[str, Any]]) -> Dataset:
-    return dcmread(src[0], **src[1])
+def _reopen(src: tuple[Any, ...]) -> Dataset:
+    source, stop, tags, force, max_depth, ts = src
+    return dcmread(source, stop, tags, force, max_depth=max_depth, transfer_syntax=ts)
 
 
 def _coerce(vr: str, value: Any) -> Any:
@@ -906,16 +915,7 @@ def dcmread(
     d = ds.__dict__
     if name is not None:
         d["_filename"] = name
-    d["_source"] = (
-        source,
-        {
-            "stop_before_pixels": stop_before_pixels,
-            "specific_tags": tags,
-            "force": force,
-            "max_depth": max_depth,
-            "transfer_syntax": transfer_syntax,
-        },
-    )
+    d["_source"] = (source, stop_before_pixels, tags, force, max_depth, transfer_syntax)
     return ds
 
 

@@ -262,6 +262,15 @@ impl PyDataset {
         self.to_python(py, i, el)
     }
 
+    /// The decoded value of `tag`, or `default` when the data set has no such element (no exception raised).
+    fn get<'py>(&self, py: Python<'py>, tag: u32, default: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let ds = self.node();
+        match ds.position(Tag::from_u32(tag)) {
+            Some(i) => self.to_python(py, i, &ds.elements[i]),
+            None => Ok(default),
+        }
+    }
+
     /// `(tag, vr, value)` of every element, in tag order (one call for a whole iteration).
     fn all_items<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u32, &'static str, Bound<'py, PyAny>)>> {
         let chain = self.chain();
