@@ -12,7 +12,7 @@ import base64
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, MutableSequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from dicomfast import _native
 
@@ -605,6 +605,11 @@ class Dataset:
         return None if self._native is None else str(self._native.transfer_syntax)
 
     @property
+    def errors(self) -> list[ReadError]:
+        """Faults met while reading with ``on_error="collect"`` or ``"warn"`` (empty otherwise)."""
+        return self.__dict__.get("errors", [])  # type: ignore[no-any-return]
+
+    @property
     def filename(self) -> str | None:
         """The path the data set was read from, if any."""
         return self.__dict__.get("_filename")
@@ -750,8 +755,8 @@ class FileMetaDataset(Dataset):
 
 
 def _reopen(src: tuple[Any, ...]) -> Dataset:
-    source, stop, tags, force, max_depth, ts = src
-    return dcmread(source, stop, tags, force, max_depth=max_depth, transfer_syntax=ts)
+    source, stop, tags, force, max_depth, ts, on_error = src
+    return dcmread(source, stop, tags, force, max_depth=max_depth, transfer_syntax=ts, on_error=on_error)
 
 
 def _coerce(vr: str, value: Any) -> Any:
@@ -842,6 +847,14 @@ def _json_value(tag: int, vr: str, obj: dict[str, Any], handler: Callable[[str, 
 # --------------------------------------------------------------------------------------------- reading
 
 
+class ReadError(NamedTuple):
+    """A fault met while reading leniently: the tag (when known), the byte offset and what was wrong."""
+
+    tag: Tag | None
+    offset: int | None
+    message: str
+
+
 def _specific(tags: Iterable[Any] | None) -> list[int] | None:
     if tags is None:
         return None
@@ -856,6 +869,7 @@ def dcmread(
     *,
     max_depth: int | None = None,
     transfer_syntax: str | None = None,
+    on_error: str = "raise",
 ) -> Dataset:
     """Read a DICOM file (PS3.10) or, with ``force=True``, a bare data set.
 
@@ -875,6 +889,11 @@ def dcmread(
     transfer_syntax : str, optional
         The transfer syntax UID of a bare data set without file meta (e.g. one received over the network);
         without it the encoding is guessed from the first bytes.
+    on_error : {"raise", "warn", "collect"}
+        What to do with a damaged file: raise a ``ParseError`` (default); or read everything readable up to
+        and around the damage and list the faults in ``ds.errors`` (``"collect"``), also issuing a
+        :class:`~dicomfast.errors.DicomWarning` for each (``"warn"``). A value cut short by the end of the
+        data is kept with the bytes present.
 
     Returns
     -------
@@ -889,25 +908,28 @@ def dcmread(
         The data is malformed (the message names the tag and the byte offset).
     """
     tags = _specific(specific_tags)
+    if on_error not in ("raise", "warn", "collect"):
+        raise ValueError(f"on_error must be 'raise', 'warn' or 'collect', not {on_error!r}")
+    lenient = on_error != "raise"
     source: Any = None
     name: str | None = None
     if isinstance(fp, str | os.PathLike):
         name = os.fspath(fp)
-        handle = _native.read_file(name, stop_before_pixels, tags, force, max_depth, transfer_syntax)
+        handle = _native.read_file(name, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient)
         source = name
     elif isinstance(fp, bytes):
-        handle = _native.read_bytes(fp, stop_before_pixels, tags, force, max_depth, transfer_syntax)
+        handle = _native.read_bytes(fp, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient)
         source = fp
     elif isinstance(fp, bytearray | memoryview):
         data = bytes(fp)
-        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth, transfer_syntax)
+        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient)
         source = data
     elif hasattr(fp, "read"):
         data = fp.read()
         if not isinstance(data, bytes):
             raise TypeError("dcmread needs a binary file object (opened with 'rb')")
         name = getattr(fp, "name", None)
-        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth, transfer_syntax)
+        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient)
         source = data
     else:
         raise TypeError(f"dcmread cannot read from {type(fp).__name__}")
@@ -915,7 +937,17 @@ def dcmread(
     d = ds.__dict__
     if name is not None:
         d["_filename"] = name
-    d["_source"] = (source, stop_before_pixels, tags, force, max_depth, transfer_syntax)
+    d["_source"] = (source, stop_before_pixels, tags, force, max_depth, transfer_syntax, on_error)
+    if lenient:
+        errors = [ReadError(Tag(t) if t is not None else None, off, msg) for t, off, msg in handle.read_errors()]
+        d["errors"] = errors
+        if on_error == "warn":
+            import warnings
+
+            from dicomfast.errors import DicomWarning
+
+            for e in errors:
+                warnings.warn(e.message, DicomWarning, stacklevel=2)
     return ds
 
 

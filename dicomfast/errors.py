@@ -16,6 +16,10 @@ from dicomfast._native import (
 )
 
 
+class DicomWarning(UserWarning):
+    """A fault met while reading with ``on_error="warn"``: the data set holds what could be read around it."""
+
+
 class NetworkError(DicomError):
     """A DICOM network operation failed."""
 
@@ -33,6 +37,7 @@ __all__ = [
     "AssociationRejectedError",
     "DecodeError",
     "DicomError",
+    "DicomWarning",
     "InvalidDicomError",
     "InvalidValueError",
     "LimitError",

@@ -25,6 +25,9 @@ pub struct ReadOptions {
     pub max_depth: usize,
     /// Most elements accepted in one file (all levels).
     pub max_elements: usize,
+    /// Lenient reading: a fault is recorded (see `ParsedFile::errors`) and reading goes on around it where the
+    /// structure allows (after a defined-length item), or stops there, keeping everything read before.
+    pub lenient: bool,
     /// The transfer syntax of a bare data set (no file meta), e.g. one received over the network;
     /// when `None`, it is guessed from the first bytes as pydicom does.
     pub transfer_syntax: Option<String>,
@@ -38,6 +41,7 @@ impl Default for ReadOptions {
             force: false,
             max_depth: 64,
             max_elements: 50_000_000,
+            lenient: false,
             transfer_syntax: None,
         }
     }
@@ -166,6 +170,10 @@ pub struct Parser<'a> {
     pub needs_more: bool,
     /// Set when the top level stopped before the end.
     pub stopped_early: bool,
+    /// Faults recorded in lenient mode.
+    pub errors: Vec<Error>,
+    /// Lenient mode met a fault it cannot read around: everything stops.
+    abort: bool,
 }
 
 fn is_vr_letter(b: u8) -> bool {
@@ -191,7 +199,29 @@ impl<'a> Parser<'a> {
             partial: false,
             needs_more: false,
             stopped_early: false,
+            errors: Vec::new(),
+            abort: false,
         }
+    }
+
+    /// In lenient mode, records `e` and says where to resume: `Some(end)` of a defined-length container, or
+    /// `None` (and everything stops). In strict mode, gives the error back.
+    fn recover(&mut self, e: Error, end: Option<usize>) -> Result<Option<usize>> {
+        let fatal = matches!(
+            e,
+            Error::Limit {
+                limit: "max_elements",
+                ..
+            }
+        );
+        if !self.opts.lenient || fatal {
+            return Err(e);
+        }
+        self.errors.push(e);
+        if end.is_none() {
+            self.abort = true;
+        }
+        Ok(end)
     }
 
     fn u16_at(&self, pos: usize) -> Option<u16> {
@@ -282,8 +312,36 @@ impl<'a> Parser<'a> {
         Ok((ds, p))
     }
 
-    #[allow(clippy::too_many_lines)]
     fn parse_dataset(&mut self, start: usize, end: End, explicit: bool, depth: usize) -> Result<(Dataset, usize)> {
+        let mut ds = Dataset {
+            elements: Vec::new(),
+            explicit_vr: explicit,
+            offset: start,
+        };
+        let mut pos = start;
+        if let Err(e) = self.parse_dataset_into(&mut ds, &mut pos, end, explicit, depth) {
+            let resume = match end {
+                End::At(e) => Some(e),
+                _ => None,
+            };
+            if let Some(r) = self.recover(e, resume)? {
+                pos = r;
+            }
+        }
+        finish(&mut ds);
+        Ok((ds, pos))
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn parse_dataset_into(
+        &mut self,
+        out: &mut Dataset,
+        cursor: &mut usize,
+        end: End,
+        explicit: bool,
+        depth: usize,
+    ) -> Result<()> {
+        let start = *cursor;
         let mut ds = Dataset {
             // Top-level data sets usually hold dozens of elements: one allocation instead of several regrowths.
             elements: Vec::with_capacity(if matches!(end, End::TopLevel) { 96 } else { 0 }),
@@ -296,11 +354,14 @@ impl<'a> Parser<'a> {
         };
         let top = matches!(end, End::TopLevel);
         let mut pos = start;
-        loop {
+        let result = loop {
+            if self.abort {
+                break Ok(());
+            }
             if let End::At(e) = end
                 && pos >= e
             {
-                break;
+                break Ok(());
             }
             if pos.checked_add(8).is_none_or(|p| p > limit) {
                 match end {
@@ -309,10 +370,10 @@ impl<'a> Parser<'a> {
                         if self.partial && pos < self.buf.len() + 8 {
                             self.needs_more = pos != self.buf.len();
                         }
-                        break;
+                        break Ok(());
                     }
                     End::At(e) => {
-                        return Err(Error::parse(
+                        break Err(Error::parse(
                             pos as u64,
                             None,
                             format!(
@@ -322,7 +383,7 @@ impl<'a> Parser<'a> {
                         ));
                     }
                     End::Delimited => {
-                        return Err(self.truncated(
+                        break Err(self.truncated(
                             pos,
                             None,
                             "An item of undefined length has no Item Delimitation Item",
@@ -331,31 +392,34 @@ impl<'a> Parser<'a> {
                 }
             }
             let Some(tag) = self.tag_at(pos) else {
-                return Err(self.truncated(pos, None, "Expected an element tag"));
+                break Err(self.truncated(pos, None, "Expected an element tag"));
             };
             if tag == Tag::ITEM_DELIMITATION {
                 // PS3.5 §7.5.2: end of an undefined-length item (pydicom also stops a defined-length one here).
                 pos += 8;
-                break;
+                break Ok(());
             }
             if top {
                 if self.opts.stop_before_pixels && tag.is_pixel_data() {
                     self.stopped_early = true;
-                    break;
+                    break Ok(());
                 }
                 if let Some((_, max)) = &self.wanted
                     && tag > *max
                 {
                     self.stopped_early = true;
-                    break;
+                    break Ok(());
                 }
             }
             if top && tag == Tag(0, 0) && self.buf.get(pos..limit).is_some_and(|r| r.iter().all(|&b| b == 0)) {
                 // Trailing zero padding after the last element (seen in real files): nothing more to read.
                 pos = limit;
-                break;
+                break Ok(());
             }
-            let (el, next) = self.parse_element(pos, tag, explicit, limit, depth)?;
+            let (el, next) = match self.parse_element(pos, tag, explicit, limit, depth) {
+                Ok(r) => r,
+                Err(e) => break Err(e),
+            };
             pos = next;
             if top
                 && let Some((set, _)) = &self.wanted
@@ -365,7 +429,7 @@ impl<'a> Parser<'a> {
             }
             self.count += 1;
             if self.count > self.opts.max_elements {
-                return Err(Error::Limit {
+                break Err(Error::Limit {
                     offset: el.header_offset as u64,
                     tag: Some(tag),
                     limit: "max_elements",
@@ -374,9 +438,10 @@ impl<'a> Parser<'a> {
                 });
             }
             ds.elements.push(el);
-        }
-        finish(&mut ds);
-        Ok((ds, pos))
+        };
+        *cursor = pos;
+        out.elements = ds.elements;
+        result
     }
 
     /// Parses one element whose header starts at `pos`; returns it and the offset after it.
@@ -466,7 +531,20 @@ impl<'a> Parser<'a> {
                 next,
             ));
         }
-        let len = length as usize;
+        let mut len = length as usize;
+        if self.opts.lenient && !self.partial && value_offset.checked_add(len).is_none_or(|e| e > limit) {
+            // Keep what is there of the value, record the fault, and read nothing after it in this container.
+            let e = self.truncated(
+                pos,
+                Some(tag),
+                &format!(
+                    "The value length {length} exceeds the {} bytes remaining",
+                    limit - value_offset
+                ),
+            );
+            self.recover(e, if limit == self.buf.len() { None } else { Some(limit) })?;
+            len = limit - value_offset;
+        }
         let Some(value_end) = value_offset.checked_add(len).filter(|&e| e <= limit) else {
             return Err(self.truncated(
                 pos,
@@ -513,7 +591,8 @@ impl<'a> Parser<'a> {
         ))
     }
 
-    /// Items of a sequence starting at `pos`, up to `end` (defined length) or the Sequence Delimitation Item.
+    /// Items of a sequence starting at `pos`, up to `end` (defined length) or the Sequence Delimitation Item;
+    /// in lenient mode a fault keeps the items read so far.
     fn parse_items(
         &mut self,
         pos: usize,
@@ -522,6 +601,25 @@ impl<'a> Parser<'a> {
         depth: usize,
         seq: Tag,
     ) -> Result<(Vec<Item>, usize)> {
+        let mut items = Vec::new();
+        match self.parse_items_into(&mut items, pos, end, explicit, depth, seq) {
+            Ok(next) => Ok((items, next)),
+            Err(e) => {
+                let resume = self.recover(e, end)?;
+                Ok((items, resume.unwrap_or(self.buf.len())))
+            }
+        }
+    }
+
+    fn parse_items_into(
+        &mut self,
+        items: &mut Vec<Item>,
+        pos: usize,
+        end: Option<usize>,
+        explicit: bool,
+        depth: usize,
+        seq: Tag,
+    ) -> Result<usize> {
         if depth > self.opts.max_depth {
             return Err(Error::Limit {
                 offset: pos as u64,
@@ -531,13 +629,15 @@ impl<'a> Parser<'a> {
                 how: "raise it with dcmread(..., max_depth=N)",
             });
         }
-        let mut items = Vec::new();
         let mut p = pos;
         loop {
+            if self.abort {
+                return Ok(p);
+            }
             if let Some(e) = end
                 && p >= e
             {
-                return Ok((items, p));
+                return Ok(p);
             }
             let limit = end.unwrap_or(self.buf.len());
             if p + 8 > limit {
@@ -557,7 +657,7 @@ impl<'a> Parser<'a> {
             let tag = self.tag_at(p).unwrap_or_default();
             let length = self.u32_at(p + 4).unwrap_or(0);
             if tag == Tag::SEQUENCE_DELIMITATION {
-                return Ok((items, p + 8));
+                return Ok(p + 8);
             }
             if tag != Tag::ITEM {
                 return Err(Error::parse(
@@ -594,6 +694,16 @@ impl<'a> Parser<'a> {
     /// Fragments of encapsulated data (PS3.5 §A.4) starting at `pos`, through the Sequence Delimitation Item.
     fn parse_fragments(&mut self, pos: usize, el: Tag) -> Result<(Vec<Fragment>, usize)> {
         let mut frags = Vec::new();
+        match self.parse_fragments_into(&mut frags, pos, el) {
+            Ok(next) => Ok((frags, next)),
+            Err(e) => {
+                self.recover(e, None)?;
+                Ok((frags, self.buf.len()))
+            }
+        }
+    }
+
+    fn parse_fragments_into(&mut self, frags: &mut Vec<Fragment>, pos: usize, el: Tag) -> Result<usize> {
         let mut p = pos;
         loop {
             if p + 8 > self.buf.len() {
@@ -602,7 +712,7 @@ impl<'a> Parser<'a> {
             let tag = self.tag_at(p).unwrap_or_default();
             let length = self.u32_at(p + 4).unwrap_or(0);
             if tag == Tag::SEQUENCE_DELIMITATION {
-                return Ok((frags, p + 8));
+                return Ok(p + 8);
             }
             if tag != Tag::ITEM {
                 return Err(Error::parse(

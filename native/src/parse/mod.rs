@@ -53,6 +53,8 @@ pub struct ParsedFile {
     pub dataset_offset: usize,
     /// Reading stopped before the end (stop_before_pixels / specific_tags).
     pub stopped_early: bool,
+    /// Faults met in lenient mode (empty otherwise), in the order found.
+    pub errors: Vec<Error>,
 }
 
 impl std::fmt::Debug for ParsedFile {
@@ -156,14 +158,17 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
         stop_before_pixels: false,
         ..opts.clone()
     };
+    let mut errors = Vec::new();
     let (meta, after_meta) = {
         let mut p = Parser::new(data, false, &meta_opts);
         p.partial = partial;
-        if data.get(pos..pos + 2) == Some(&[0x02, 0x00]) {
+        let r = if data.get(pos..pos + 2) == Some(&[0x02, 0x00]) {
             p.parse_group(pos, 0x0002)?
         } else {
             (Dataset::default(), pos)
-        }
+        };
+        errors.append(&mut p.errors);
+        r
     };
     pos = after_meta;
     // Command group elements (0000,xxxx) right after the meta are skipped as pydicom does.
@@ -218,6 +223,7 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
             let mut p = Parser::new(d, false, opts);
             p.partial = partial;
             let (ds, outcome) = p.parse_top(pos, true)?;
+            errors.append(&mut p.errors);
             (ds, outcome.stopped_early, outcome.needs_more)
         };
         return Ok((
@@ -229,6 +235,7 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
                 encoding,
                 dataset_offset: pos,
                 stopped_early: stopped,
+                errors,
             },
             more,
         ));
@@ -249,6 +256,7 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
                         encoding,
                         dataset_offset: pos,
                         stopped_early: false,
+                        errors: Vec::new(),
                     },
                     true,
                 ));
@@ -257,6 +265,7 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
         }
     };
     let more = partial && (outcome.needs_more || !outcome.stopped_early);
+    errors.append(&mut p.errors);
     Ok((
         ParsedFile {
             buf: buf.clone(),
@@ -266,6 +275,7 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
             encoding,
             dataset_offset: pos,
             stopped_early: outcome.stopped_early,
+            errors,
         },
         more,
     ))

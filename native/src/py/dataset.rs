@@ -382,6 +382,15 @@ impl PyDataset {
         !self.big_endian()
     }
 
+    /// Faults met while reading leniently: `(tag or None, byte offset or None, message)`.
+    fn read_errors(&self) -> Vec<(Option<u32>, Option<u64>, String)> {
+        self.root
+            .errors
+            .iter()
+            .map(|e| (e.tag().map(Tag::to_u32), e.offset(), e.to_string()))
+            .collect()
+    }
+
     /// Byte offset where the data set starts (after preamble and file meta).
     #[getter]
     fn dataset_offset(&self) -> usize {
@@ -432,6 +441,7 @@ impl PyDataset {
 }
 
 fn options(
+    lenient: bool,
     stop_before_pixels: bool,
     specific_tags: Option<Vec<u32>>,
     force: bool,
@@ -439,6 +449,7 @@ fn options(
     transfer_syntax: Option<String>,
 ) -> ReadOptions {
     let mut o = ReadOptions {
+        lenient,
         stop_before_pixels,
         transfer_syntax,
         specific_tags: specific_tags.map(|t| t.into_iter().map(Tag::from_u32).collect()),
@@ -453,7 +464,7 @@ fn options(
 
 /// Reads a file by path, with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (path, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None))]
+#[pyo3(signature = (path, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None, lenient=false))]
 pub fn read_file(
     py: Python<'_>,
     path: PathBuf,
@@ -462,15 +473,23 @@ pub fn read_file(
     force: bool,
     max_depth: Option<usize>,
     transfer_syntax: Option<String>,
+    lenient: bool,
 ) -> PyResult<PyDataset> {
-    let opts = options(stop_before_pixels, specific_tags, force, max_depth, transfer_syntax);
+    let opts = options(
+        lenient,
+        stop_before_pixels,
+        specific_tags,
+        force,
+        max_depth,
+        transfer_syntax,
+    );
     let parsed = py.detach(|| parse::read_path(&path, &opts)).map_err(|e| to_py(py, e))?;
     Ok(PyDataset::new(Arc::new(parsed), Vec::new(), false))
 }
 
 /// Reads a data set from `bytes` (kept alive, not copied), with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (data, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None))]
+#[pyo3(signature = (data, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None, lenient=false))]
 pub fn read_bytes(
     py: Python<'_>,
     data: PyBackedBytes,
@@ -479,8 +498,16 @@ pub fn read_bytes(
     force: bool,
     max_depth: Option<usize>,
     transfer_syntax: Option<String>,
+    lenient: bool,
 ) -> PyResult<PyDataset> {
-    let opts = options(stop_before_pixels, specific_tags, force, max_depth, transfer_syntax);
+    let opts = options(
+        lenient,
+        stop_before_pixels,
+        specific_tags,
+        force,
+        max_depth,
+        transfer_syntax,
+    );
     let buf: parse::Bytes = Arc::new(PyBuf(data));
     let parsed = py.detach(|| parse::parse(buf, &opts)).map_err(|e| to_py(py, e))?;
     Ok(PyDataset::new(Arc::new(parsed), Vec::new(), false))
