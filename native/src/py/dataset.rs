@@ -465,6 +465,7 @@ fn options(
 /// Reads a file by path, with the GIL released.
 #[pyfunction]
 #[pyo3(signature = (path, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None, lenient=false))]
+#[allow(clippy::too_many_arguments)] // mirrors dcmread's keyword arguments
 pub fn read_file(
     py: Python<'_>,
     path: PathBuf,
@@ -490,6 +491,7 @@ pub fn read_file(
 /// Reads a data set from `bytes` (kept alive, not copied), with the GIL released.
 #[pyfunction]
 #[pyo3(signature = (data, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None, lenient=false))]
+#[allow(clippy::too_many_arguments)] // mirrors dcmread's keyword arguments
 pub fn read_bytes(
     py: Python<'_>,
     data: PyBackedBytes,
