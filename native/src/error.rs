@@ -124,9 +124,7 @@ impl Error {
     #[must_use]
     pub fn offset(&self) -> Option<u64> {
         match self {
-            Error::NotDicom { offset, .. } | Error::Parse { offset, .. } | Error::Limit { offset, .. } => {
-                Some(*offset)
-            }
+            Error::NotDicom { offset, .. } | Error::Parse { offset, .. } | Error::Limit { offset, .. } => Some(*offset),
             _ => None,
         }
     }

@@ -102,11 +102,12 @@ fn native_frames_match_pydicom() {
                 }
                 // Where a zero-copy view is offered, it must equal the decoded frame.
                 if !f.big_endian
-                    && let Some(r) = native_frame_range(data.len(), &info, f.index).unwrap() {
-                        let view = &data[r];
-                        assert!(unused_bits_are_clean(view, dtype, info.bits_stored), "{}", f.name);
-                        assert_eq!(view, &out[..], "{}", f.name);
-                    }
+                    && let Some(r) = native_frame_range(data.len(), &info, f.index).unwrap()
+                {
+                    let view = &data[r];
+                    assert!(unused_bits_are_clean(view, dtype, info.bits_stored), "{}", f.name);
+                    assert_eq!(view, &out[..], "{}", f.name);
+                }
             }
             Err(e) => failures.push(format!("{}: {e}", f.name)),
         }

@@ -2,7 +2,7 @@
 //! sample (all JPEG predictors at 2 to 16 bits, JPEG-LS 2 to 16 bits and colour, RLE, deflate), lossy ones
 //! must stay close; signed data is reinterpreted from Bits Stored as pydicom does.
 
-use _native::pixel::codec::{decode_frame, encoder_for, jpeg::encode_jpeg, jpegls::encode_jpegls};
+use _native::pixel::codec::{decode_frame, encoder_for, j2k::encode_j2k, jpeg::encode_jpeg, jpegls::encode_jpegls};
 use _native::pixel::layout::PixelInfo;
 
 /// A smooth gradient with texture, `bits` deep, as little-endian samples of `ba` bits.
@@ -151,7 +151,13 @@ fn jpegls_signed_sign_extends_from_precision() {
 
 #[test]
 fn registry_round_trips() {
-    for ts in ["1.2.840.10008.1.2.5", "1.2.840.10008.1.2.8.1", "1.2.840.10008.1.2.4.80"] {
+    for ts in [
+        "1.2.840.10008.1.2.5",
+        "1.2.840.10008.1.2.8.1",
+        "1.2.840.10008.1.2.4.80",
+        "1.2.840.10008.1.2.4.70",
+        "1.2.840.10008.1.2.4.90",
+    ] {
         let enc_fn = encoder_for(ts).unwrap();
         for (ba, spp) in [(8u16, 1u16), (8, 3), (16, 1), (16, 3)] {
             let i = info(31, 17, spp, ba, ba, 0);
@@ -167,4 +173,75 @@ fn registry_round_trips() {
         let src = synth(9, 11, spp, ba, 30);
         assert_eq!(decode("1.2.840.10008.1.2.5", &enc_fn(&src, &i).unwrap(), &i), src);
     }
+}
+
+#[test]
+fn j2k_lossless_and_lossy() {
+    for (bits, ba, pr) in [(8u16, 8u16, 0u16), (12, 16, 0), (16, 16, 0), (12, 16, 1), (16, 16, 1)] {
+        for spp in [1u16, 3] {
+            let i = info(21, 34, spp, ba, bits, pr);
+            let mut src = synth(21, 34, spp, ba, bits);
+            if pr == 1 {
+                // Put negative values in: sign-extend the samples from Bits Stored.
+                let mut fixed = Vec::new();
+                for c in src.chunks(2) {
+                    let v = u16::from_le_bytes([c[0], c[1]]);
+                    let s = ((v << (16 - bits)) as i16) >> (16 - bits);
+                    fixed.extend_from_slice(&s.to_le_bytes());
+                }
+                src = fixed;
+            }
+            let enc = encode_j2k(&src, &i, true, 0.0).unwrap();
+            assert_eq!(
+                decode("1.2.840.10008.1.2.4.90", &enc, &i),
+                src,
+                "bits {bits} spp {spp} pr {pr}"
+            );
+            let enc = encode_j2k(&src, &i, false, 3.0).unwrap();
+            let out = decode("1.2.840.10008.1.2.4.91", &enc, &i);
+            let size = usize::from(ba / 8);
+            let val = |b: &[u8]| match (size, pr) {
+                (1, _) => i64::from(b[0]),
+                (_, 0) => i64::from(u16::from_le_bytes([b[0], b[1]])),
+                _ => i64::from(i16::from_le_bytes([b[0], b[1]])),
+            };
+            let mean: f64 = src
+                .chunks(size)
+                .zip(out.chunks(size))
+                .map(|(a, b)| (val(a) - val(b)).abs() as f64)
+                .sum::<f64>()
+                / (src.len() / size) as f64;
+            assert!(
+                mean < f64::from(1u32 << bits) / 20.0,
+                "bits {bits} spp {spp}: mean error {mean}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rle_large_frames_take_the_parallel_paths() {
+    // 65,536 pixels and more: segments unpack and planes interleave in parallel (2, 3 and 6 planes).
+    let enc_fn = encoder_for("1.2.840.10008.1.2.5").unwrap();
+    for (ba, spp) in [(16u16, 1u16), (8, 3), (16, 3)] {
+        let i = info(300, 257, spp, ba, ba, 0);
+        let src = synth(300, 257, spp, ba, ba);
+        let enc = enc_fn(&src, &i).unwrap();
+        assert_eq!(decode("1.2.840.10008.1.2.5", &enc, &i), src, "ba {ba} spp {spp}");
+        // Twice on the same thread: the reused scratch buffer must not leak state between frames.
+        assert_eq!(decode("1.2.840.10008.1.2.5", &enc, &i), src, "ba {ba} spp {spp} again");
+    }
+}
+
+#[test]
+fn jpegls_zero_bytes_before_eoi_are_accepted() {
+    // The DICOM WG04 JLSL samples carry a 0x00 between the scan data and EOI, which CharLS 2.3+ rejects
+    // (corpus file wg04__MR1_JLSL.dcm); the decoder retries without it.
+    let i = info(33, 40, 1, 16, 16, 1);
+    let src = synth(33, 40, 1, 16, 16);
+    let enc = encode_jpegls(&src, &i, 0).unwrap();
+    assert!(enc.ends_with(&[0xFF, 0xD9]));
+    let mut bad = enc[..enc.len() - 2].to_vec();
+    bad.extend_from_slice(&[0x00, 0xFF, 0xD9, 0x00]);
+    assert_eq!(decode("1.2.840.10008.1.2.4.80", &bad, &i), src);
 }

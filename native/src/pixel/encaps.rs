@@ -90,11 +90,13 @@ fn group_by_offsets(fragments: &[Fragment], offsets: &[u64], ts_uid: &str) -> Re
     let mut pos: u64 = 0;
     for (i, f) in fragments.iter().enumerate().skip(1) {
         if let Some(&next) = offsets.get(frame + 1)
-            && pos >= next && i > start {
-                out.push(start..i);
-                start = i;
-                frame += 1;
-            }
+            && pos >= next
+            && i > start
+        {
+            out.push(start..i);
+            start = i;
+            frame += 1;
+        }
         pos = pos.saturating_add(f.len as u64).saturating_add(ITEM_HEADER_LEN);
     }
     if start < n_frags {

@@ -186,11 +186,8 @@ fn decode_into(
     let ts = root.encoding.uid.as_str();
     let frame_len = info.frame_len_bytes()?;
     let n_frames = info.number_of_frames as usize;
-    let dtype = info.output_dtype();
-    let post = |i: usize, frame: &mut [u8], native: bool, photometric: &str| -> crate::Result<()> {
-        if native && info.has_unused_bits() {
-            layout::correct_unused_bits(frame, dtype, info.bits_stored);
-        }
+    // (decode_native_frame already clears or sign-extends the unused high bits, as pydicom does)
+    let post = |i: usize, frame: &mut [u8], _native: bool, photometric: &str| -> crate::Result<()> {
         if !raw && colour::converts_to_rgb(photometric, info.samples_per_pixel, info.bits_allocated) {
             colour::ybr_full_to_rgb_u8(frame).map_err(|e| match e {
                 Error::Invalid(r) => Error::decode(ts, i, r),
@@ -524,7 +521,11 @@ pub fn encode_frames(
                 data.len()
             )));
         }
-        let run = || data.par_chunks(frame_len).map(|f| encode(f, &info)).collect::<crate::Result<Vec<_>>>();
+        let run = || {
+            data.par_chunks(frame_len)
+                .map(|f| encode(f, &info))
+                .collect::<crate::Result<Vec<_>>>()
+        };
         match threads {
             Some(t) if t > 0 => rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
@@ -535,5 +536,8 @@ pub fn encode_frames(
         }
     });
     let frames = result.map_err(|e| to_py(py, e))?;
-    Ok(frames.into_iter().map(|f| pyo3::types::PyBytes::new(py, &f).unbind()).collect())
+    Ok(frames
+        .into_iter()
+        .map(|f| pyo3::types::PyBytes::new(py, &f).unbind())
+        .collect())
 }

@@ -157,9 +157,7 @@ impl Upper {
             // controls as Python's tis_620 reads them; the rest is unassigned.
             Upper::Thai => Some(match byte {
                 0x80..=0x9F => char::from(byte),
-                0xA1..=0xDA | 0xDF..=0xFB => {
-                    char::from_u32(0x0E00 + u32::from(byte - 0xA0)).unwrap_or('\u{FFFD}')
-                }
+                0xA1..=0xDA | 0xDF..=0xFB => char::from_u32(0x0E00 + u32::from(byte - 0xA0)).unwrap_or('\u{FFFD}'),
                 _ => '\u{FFFD}',
             }),
             _ => None,
@@ -270,10 +268,7 @@ impl Term {
                 .unwrap_or_default()
         };
         // "ISO IR 100", "ISO-IR 100": any character but '_' between "ISO" and "IR".
-        if term.starts_with("ISO")
-            && chars.get(3).is_some_and(|&c| c != '_')
-            && chars.get(4..6) == Some(&['I', 'R'])
-        {
+        if term.starts_with("ISO") && chars.get(3).is_some_and(|&c| c != '_') && chars.get(4..6) == Some(&['I', 'R']) {
             return Term::from_defined(&format!("ISO_IR{}", tail(6))).unwrap_or(Term::Default);
         }
         // "ISO_2022-IR 100", "ISO_2022_IR+126": any characters in place of the spaces.
@@ -283,8 +278,7 @@ impl Term {
             && chars.get(9..11) == Some(&['I', 'R'])
             && chars.iter().take(12).all(|&c| c != '\n');
         if is_2022 && !term.starts_with("ISO 2022 IR ") {
-            return Term::from_defined(&format!("ISO 2022 IR {}", tail(12)))
-                .unwrap_or(Term::Default);
+            return Term::from_defined(&format!("ISO 2022 IR {}", tail(12))).unwrap_or(Term::Default);
         }
         Term::from_python_codec(term).unwrap_or(Term::Default)
     }
@@ -303,40 +297,33 @@ impl Term {
         }
         let norm = norm.trim_matches('_');
         Some(match norm {
-            "ascii" | "us_ascii" | "646" | "iso_ir_6" | "iso646_us" | "us" | "ansi_x3.4_1968" => {
-                Term::Default
-            }
-            "latin_1" | "latin1" | "l1" | "latin" | "iso8859_1" | "iso_8859_1" | "8859"
-            | "cp819" | "iso_ir_100" | "ibm819" | "iso8859" => Term::Single(Upper::Latin1),
-            "iso8859_2" | "iso_8859_2" | "latin2" | "l2" | "iso_ir_101" => {
-                Term::Single(Upper::Latin2)
-            }
-            "iso8859_3" | "iso_8859_3" | "latin3" | "l3" | "iso_ir_109" => {
-                Term::Single(Upper::Latin3)
-            }
-            "iso8859_4" | "iso_8859_4" | "latin4" | "l4" | "iso_ir_110" => {
-                Term::Single(Upper::Latin4)
-            }
+            "ascii" | "us_ascii" | "646" | "iso_ir_6" | "iso646_us" | "us" | "ansi_x3.4_1968" => Term::Default,
+            "latin_1" | "latin1" | "l1" | "latin" | "iso8859_1" | "iso_8859_1" | "8859" | "cp819" | "iso_ir_100"
+            | "ibm819" | "iso8859" => Term::Single(Upper::Latin1),
+            "iso8859_2" | "iso_8859_2" | "latin2" | "l2" | "iso_ir_101" => Term::Single(Upper::Latin2),
+            "iso8859_3" | "iso_8859_3" | "latin3" | "l3" | "iso_ir_109" => Term::Single(Upper::Latin3),
+            "iso8859_4" | "iso_8859_4" | "latin4" | "l4" | "iso_ir_110" => Term::Single(Upper::Latin4),
             "iso8859_5" | "iso_8859_5" | "cyrillic" | "iso_ir_144" => Term::Single(Upper::Cyrillic),
             "iso8859_6" | "iso_8859_6" | "arabic" | "iso_ir_127" | "asmo_708" | "ecma_114" => {
                 Term::Single(Upper::Arabic)
             }
-            "iso8859_7" | "iso_8859_7" | "greek" | "greek8" | "iso_ir_126" | "elot_928"
-            | "ecma_118" => Term::Single(Upper::Greek),
-            "iso8859_8" | "iso_8859_8" | "hebrew" | "iso_ir_138" => Term::Single(Upper::Hebrew),
-            "iso8859_9" | "iso_8859_9" | "latin5" | "l5" | "iso_ir_148" => {
-                Term::Single(Upper::Latin5)
+            "iso8859_7" | "iso_8859_7" | "greek" | "greek8" | "iso_ir_126" | "elot_928" | "ecma_118" => {
+                Term::Single(Upper::Greek)
             }
+            "iso8859_8" | "iso_8859_8" | "hebrew" | "iso_ir_138" => Term::Single(Upper::Hebrew),
+            "iso8859_9" | "iso_8859_9" | "latin5" | "l5" | "iso_ir_148" => Term::Single(Upper::Latin5),
             "iso8859_15" | "iso_8859_15" | "latin9" | "l9" => Term::Single(Upper::Latin9),
-            "tis_620" | "tis620" | "tis_620_0" | "tis_620_2529_0" | "tis_620_2529_1"
-            | "iso_ir_166" => Term::Single(Upper::Thai),
+            "tis_620" | "tis620" | "tis_620_0" | "tis_620_2529_0" | "tis_620_2529_1" | "iso_ir_166" => {
+                Term::Single(Upper::Thai)
+            }
             "shift_jis" | "sjis" | "shiftjis" | "s_jis" | "csshiftjis" => Term::Jis0201,
             "iso2022_jp" | "iso_2022_jp" | "iso2022jp" | "csiso2022jp" => Term::Jis0208,
             "iso2022_jp_2" | "iso_2022_jp_2" | "iso2022jp_2" => Term::Jis0212,
-            "euc_kr" | "euckr" | "korean" | "ksc5601" | "ks_c_5601" | "ks_c_5601_1987"
-            | "ksx1001" | "ks_x_1001" => Term::Ksx1001,
-            "gb2312" | "chinese" | "csiso58gb231280" | "euc_cn" | "euccn" | "eucgb2312_cn"
-            | "gb2312_1980" | "gb2312_80" | "iso_ir_58" => Term::Gb2312,
+            "euc_kr" | "euckr" | "korean" | "ksc5601" | "ks_c_5601" | "ks_c_5601_1987" | "ksx1001" | "ks_x_1001" => {
+                Term::Ksx1001
+            }
+            "gb2312" | "chinese" | "csiso58gb231280" | "euc_cn" | "euccn" | "eucgb2312_cn" | "gb2312_1980"
+            | "gb2312_80" | "iso_ir_58" => Term::Gb2312,
             "utf_8" | "utf8" | "u8" | "utf" | "utf8_ucs2" | "utf8_ucs4" | "cp65001" => Term::Utf8,
             "gb18030" | "gb18030_2000" => Term::Gb18030,
             "gbk" | "936" | "cp936" | "ms936" => Term::Gbk,
@@ -601,9 +588,10 @@ impl Charsets {
         let c = text
             .chars()
             .find(|&c| {
-                !self.terms.iter().any(|&t| {
-                    encode_prefix(t, c.encode_utf8(&mut [0u8; 4]), false, &mut Vec::new()) > 0
-                })
+                !self
+                    .terms
+                    .iter()
+                    .any(|&t| encode_prefix(t, c.encode_utf8(&mut [0u8; 4]), false, &mut Vec::new()) > 0)
             })
             .or_else(|| text.chars().next())
             .unwrap_or('\u{FFFD}');
@@ -853,9 +841,7 @@ impl Decoder {
                 }
                 G1::Katakana => match (b, next) {
                     (0xA1..=0xDF, _) => {
-                        self.push(
-                            char::from_u32(0xFF61 + u32::from(b - 0xA1)).unwrap_or('\u{FFFD}'),
-                        );
+                        self.push(char::from_u32(0xFF61 + u32::from(b - 0xA1)).unwrap_or('\u{FFFD}'));
                         1
                     }
                     // A Shift_JIS pair (lead 0x81-0x9F or 0xE0-0xFC): its trail byte may be 0x5C.
@@ -1503,10 +1489,7 @@ mod tests {
             let cs = Charsets::from_terms(case.charset);
             let got = as_pydicom(&cs.decode(case.raw, case.kind), case.kind);
             if got != case.expected {
-                failures.push(format!(
-                    "{}: got {got:?}, pydicom {:?}",
-                    case.source, case.expected
-                ));
+                failures.push(format!("{}: got {got:?}, pydicom {:?}", case.source, case.expected));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -1527,12 +1510,7 @@ mod tests {
             let bytes = cs
                 .encode(&text, case.kind)
                 .unwrap_or_else(|e| panic!("{}: {e}", case.source));
-            assert_eq!(
-                cs.decode(&bytes, case.kind),
-                text,
-                "{}: {bytes:?}",
-                case.source
-            );
+            assert_eq!(cs.decode(&bytes, case.kind), text, "{}: {bytes:?}", case.source);
         }
     }
 
@@ -1570,15 +1548,8 @@ mod tests {
     fn annex_k_iso_2022_ir_58() {
         let cs = Charsets::from_terms(&["", "ISO 2022 IR 58"]);
         let pn: &[u8] = b"Zhang^XiaoDong=\x1b$)A\xd5\xc5^\x1b$)A\xd0\xa1\xb6\xab=";
-        assert_eq!(
-            cs.decode(pn, TextKind::PersonName),
-            "Zhang^XiaoDong=张^小东="
-        );
-        assert_eq!(
-            cs.encode("Zhang^XiaoDong=张^小东=", TextKind::PersonName)
-                .unwrap(),
-            pn
-        );
+        assert_eq!(cs.decode(pn, TextKind::PersonName), "Zhang^XiaoDong=张^小东=");
+        assert_eq!(cs.encode("Zhang^XiaoDong=张^小东=", TextKind::PersonName).unwrap(), pn);
         let lt: &[u8] = b"1.\x1b$)A\xb5\xda\xd2\xbb\xd0\xd0\xce\xc4\xd7\xd6\xa1\xa3\r\n\
             2.\x1b$)A\xb5\xda\xb6\xfe\xd0\xd0\xce\xc4\xd7\xd6\xa1\xa3\r\n\
             3.\x1b$)A\xb5\xda\xc8\xfd\xd0\xd0\xce\xc4\xd7\xd6\xa1\xa3\r\n";
@@ -1597,13 +1568,7 @@ mod tests {
         assert!(Charsets::from_terms(&["ISOIR 192"]).is_default());
         assert!(!Charsets::from_terms(&["ISO_IR 100"]).is_default());
         let latin1 = Charsets::from_terms(&["ISO_IR 100"]);
-        for misspelt in [
-            "ISO IR 100",
-            "ISO-IR 100",
-            "iso_ir_100",
-            "latin_1",
-            "ISO_IR_100",
-        ] {
+        for misspelt in ["ISO IR 100", "ISO-IR 100", "iso_ir_100", "latin_1", "ISO_IR_100"] {
             assert_eq!(Charsets::from_terms(&[misspelt]), latin1, "{misspelt}");
         }
         // Not in pydicom's table nor a Python codec name: the default repertoire.
@@ -1627,17 +1592,11 @@ mod tests {
     fn delimiters_reset_the_code_elements() {
         // PS3.5 §6.1.2.5.3: each component of a PN starts in the initial sets.
         let cs = Charsets::from_terms(&["", "ISO 2022 IR 144"]);
-        assert_eq!(
-            cs.decode(b"\x1b-L\xbb\xee^\xbb", TextKind::PersonName),
-            "Лю^»"
-        );
+        assert_eq!(cs.decode(b"\x1b-L\xbb\xee^\xbb", TextKind::PersonName), "Лю^»");
         assert_eq!(cs.decode(b"\x1b-L\xbb\xee^\xbb", TextKind::Text), "Лю^Л");
         assert_eq!(cs.decode(b"\x1b-L\xbb\\\xbb", TextKind::Text), "Л\\»");
         assert_eq!(cs.decode(b"\x1b-L\xbb\\\xbb", TextKind::LongText), "Л\\Л");
-        assert_eq!(
-            cs.decode(b"\x1b-L\xbb\r\n\xbb", TextKind::LongText),
-            "Л\r\n»"
-        );
+        assert_eq!(cs.decode(b"\x1b-L\xbb\r\n\xbb", TextKind::LongText), "Л\r\n»");
         // Inside JIS X 0208, 0x5C, 0x3D and 0x5E are halves of characters, not delimiters.
         let jp = Charsets::from_terms(&["", "ISO 2022 IR 87"]);
         let raw = b"\x1b$B\x5c\x21\x3d\x21\x5e\x21\x1b(B^a";
@@ -1687,14 +1646,8 @@ mod tests {
             b"\x1b(BYamada\x1b$B;3ED\x1b(B"
         );
         let h32 = Charsets::from_terms(&["ISO 2022 IR 13", "ISO 2022 IR 87"]);
-        assert_eq!(
-            h32.encode("ﾔﾏﾀﾞ", TextKind::PersonName).unwrap(),
-            b"\xd4\xcf\xc0\xde"
-        );
-        assert_eq!(
-            h32.encode("山田", TextKind::PersonName).unwrap(),
-            b"\x1b$B;3ED\x1b(J"
-        );
+        assert_eq!(h32.encode("ﾔﾏﾀﾞ", TextKind::PersonName).unwrap(), b"\xd4\xcf\xc0\xde");
+        assert_eq!(h32.encode("山田", TextKind::PersonName).unwrap(), b"\x1b$B;3ED\x1b(J");
         let kr = Charsets::from_terms(&["", "ISO 2022 IR 149"]);
         assert_eq!(
             kr.encode("홍길동", TextKind::PersonName).unwrap(),
@@ -1702,16 +1655,12 @@ mod tests {
         );
         let latin = Charsets::from_terms(&["ISO 2022 IR 100", "ISO 2022 IR 126"]);
         assert_eq!(
-            latin
-                .encode("Jérôme=Διονυσιος", TextKind::PersonName)
-                .unwrap(),
+            latin.encode("Jérôme=Διονυσιος", TextKind::PersonName).unwrap(),
             b"J\xe9r\xf4me=\x1b-F\xc4\xe9\xef\xed\xf5\xf3\xe9\xef\xf2"
         );
         // The default repertoire writes Latin-1 bytes, as pydicom does.
         assert_eq!(
-            Charsets::default()
-                .encode("Jérôme", TextKind::Text)
-                .unwrap(),
+            Charsets::default().encode("Jérôme", TextKind::Text).unwrap(),
             b"J\xe9r\xf4me"
         );
         assert_eq!(
@@ -1755,32 +1704,21 @@ mod tests {
                 "Jérôme Люкceмбypг Διονυσιος",
             ),
             (&["", "ISO 2022 IR 58", "ISO 2022 IR 87"], "张小东 山田 abc"),
-            (
-                &["ISO 2022 IR 6", "ISO 2022 IR 166", "ISO 2022 IR 203"],
-                "นามสกุล € ok",
-            ),
+            (&["ISO 2022 IR 6", "ISO 2022 IR 166", "ISO 2022 IR 203"], "นามสกุล € ok"),
         ];
         for (terms, text) in cases {
             let cs = Charsets::from_terms(terms);
             for kind in [TextKind::PersonName, TextKind::Text, TextKind::LongText] {
                 let value = format!("{text}^{text}={text}\\{text}\r\n{text}");
-                let bytes = cs
-                    .encode(&value, kind)
-                    .unwrap_or_else(|e| panic!("{terms:?}: {e}"));
-                assert_eq!(
-                    cs.decode(&bytes, kind),
-                    value,
-                    "{terms:?} {kind:?}: {bytes:?}"
-                );
+                let bytes = cs.encode(&value, kind).unwrap_or_else(|e| panic!("{terms:?}: {e}"));
+                assert_eq!(cs.decode(&bytes, kind), value, "{terms:?} {kind:?}: {bytes:?}");
             }
         }
     }
 
     #[test]
     fn encode_fails_on_characters_without_code() {
-        let err = Charsets::default()
-            .encode("山田", TextKind::Text)
-            .unwrap_err();
+        let err = Charsets::default().encode("山田", TextKind::Text).unwrap_err();
         assert!(err.to_string().contains("ISO_IR 192"), "{err}");
         assert!(
             Charsets::from_terms(&["", "ISO 2022 IR 87"])
@@ -1792,11 +1730,7 @@ mod tests {
                 .encode("ğ", TextKind::Text)
                 .is_err()
         );
-        assert!(
-            Charsets::from_terms(&["GBK"])
-                .encode("😀", TextKind::Text)
-                .is_err()
-        );
+        assert!(Charsets::from_terms(&["GBK"]).encode("😀", TextKind::Text).is_err());
     }
 
     /// Every byte string decodes without panicking, in every set, for every kind.

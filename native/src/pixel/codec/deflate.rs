@@ -59,8 +59,18 @@ pub fn decode_deflated_frame(src: &[u8], info: &PixelInfo, frame: usize, out: &m
 }
 
 /// Encodes one frame (native little-endian layout, colour-by-pixel) with raw deflate.
+/// The frame must be in a layout that is also its native encoding: Bits Allocated 8 or more, one sample or
+/// Planar Configuration 0, not YBR_FULL_422.
 pub fn encode_deflated_frame(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
-    info.validate()?;
+    check_output(DEFLATED_IMAGE_FRAME, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
+    if info.bits_allocated < 8
+        || (info.samples_per_pixel > 1 && info.planar_configuration == 1)
+        || info.photometric == "YBR_FULL_422"
+    {
+        return Err(Error::Invalid(
+            "Deflated Image Frame encoding needs (0028,0100) 'Bits Allocated' of 8 or more, (0028,0006) 'Planar Configuration' 0 and no YBR_FULL_422 subsampling; convert the frame first".to_owned(),
+        ));
+    }
     let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(src)?;
     Ok(enc.finish()?)

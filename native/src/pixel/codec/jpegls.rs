@@ -92,54 +92,9 @@ pub fn decode_jpegls(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8])
         padded = [src, &[0xFF, 0xD9]].concat();
         &padded
     };
-    // SAFETY: charls_jpegls_decoder_create has no preconditions; NULL is checked.
-    let dec = Decoder(unsafe { cl::charls_jpegls_decoder_create() });
-    if dec.0.is_null() {
-        return Err(fail("CharLS could not create a decoder".to_owned()));
-    }
-    // SAFETY: dec.0 is live; `src` outlives every call below that reads it.
-    let rc = unsafe { cl::charls_jpegls_decoder_set_source_buffer(dec.0, src.as_ptr().cast::<c_void>(), src.len()) };
-    if rc != 0 {
-        return Err(fail(message(rc)));
-    }
-    // SAFETY: dec.0 is live with a source set.
-    let rc = unsafe { cl::charls_jpegls_decoder_read_header(dec.0) };
-    if rc != 0 {
-        return Err(fail(format!("Invalid JPEG-LS header: {}", message(rc))));
-    }
-    let mut fi = cl::charls_frame_info {
-        width: 0,
-        height: 0,
-        bits_per_sample: 0,
-        component_count: 0,
-    };
-    // SAFETY: dec.0 is live and has read the header; `fi` is a valid out-pointer.
-    let rc = unsafe { cl::charls_jpegls_decoder_get_frame_info(dec.0, &mut fi) };
-    if rc != 0 {
-        return Err(fail(message(rc)));
-    }
-    if fi.width as usize != cols
-        || fi.height as usize != rows
-        || usize::try_from(fi.component_count).ok() != Some(spp)
-        || fi.bits_per_sample != i32::from(p)
-    {
-        return Err(fail(format!(
-            "CharLS reads the frame as {} x {} x {} at {} bits, expected {cols} x {rows} x {spp} at {p} bits",
-            fi.width, fi.height, fi.component_count, fi.bits_per_sample
-        )));
-    }
     let width = if p <= 8 { 1 } else { 2 };
     let n = rows * cols * spp;
     let need = n * width;
-    let mut size = 0usize;
-    // SAFETY: dec.0 is live; `size` is a valid out-pointer.
-    let rc = unsafe { cl::charls_jpegls_decoder_get_destination_size(dec.0, 0, &mut size) };
-    if rc != 0 || size != need {
-        return Err(fail(format!(
-            "CharLS needs {size} bytes for a frame of {need} bytes ({})",
-            message(rc)
-        )));
-    }
     let planar = spp > 1 && h.ls_ilv == 0;
     let dtype = info.output_dtype();
     let direct = !planar && width == dtype.itemsize() && cfg!(target_endian = "little");
@@ -150,11 +105,18 @@ pub fn decode_jpegls(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8])
         tmp = vec![0u8; need];
         &mut tmp
     };
-    // SAFETY: `dst` holds exactly `need` bytes, the size CharLS computed for this header (checked);
-    // stride 0 means tightly packed.
-    let rc = unsafe { cl::charls_jpegls_decoder_decode_to_buffer(dec.0, dst.as_mut_ptr().cast::<c_void>(), need, 0) };
-    if rc != 0 {
-        return Err(fail(format!("CharLS: {}", message(rc))));
+    if let Err(first) = charls_decode(src, (rows, cols, spp, p), dst) {
+        // Some encoders (the DICOM WG04 JLSL samples among them) put 0x00 bytes between the scan data and
+        // EOI, which CharLS 2.3+ rejects (team-charls/charls#365); the bytes carry no data, so retry
+        // without them.
+        let eoi = src.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap_or(src.len());
+        let body = src.get(..eoi).unwrap_or(src);
+        let trimmed = body.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        if trimmed == body.len() {
+            return Err(fail(first));
+        }
+        let retry = [body.get(..trimmed).unwrap_or_default(), &[0xFF, 0xD9]].concat();
+        charls_decode(&retry, (rows, cols, spp, p), dst).map_err(|_| fail(first))?;
     }
     if !direct {
         let npix = rows * cols;
@@ -172,6 +134,65 @@ pub fn decode_jpegls(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8])
     }
     if info.pixel_representation == 1 {
         fit_precision(out, dtype, u16::from(p));
+    }
+    Ok(())
+}
+
+/// Runs CharLS on `src` into `dst` (exactly the frame's bytes), checking its header against the frame
+/// `(rows, columns, samples, precision)` first.
+fn charls_decode(src: &[u8], frame: (usize, usize, usize, u8), dst: &mut [u8]) -> std::result::Result<(), String> {
+    let (rows, cols, spp, p) = frame;
+    let need = dst.len();
+    // SAFETY: charls_jpegls_decoder_create has no preconditions; NULL is checked.
+    let dec = Decoder(unsafe { cl::charls_jpegls_decoder_create() });
+    if dec.0.is_null() {
+        return Err("CharLS could not create a decoder".to_owned());
+    }
+    // SAFETY: dec.0 is live; `src` outlives every call below that reads it.
+    let rc = unsafe { cl::charls_jpegls_decoder_set_source_buffer(dec.0, src.as_ptr().cast::<c_void>(), src.len()) };
+    if rc != 0 {
+        return Err(message(rc));
+    }
+    // SAFETY: dec.0 is live with a source set.
+    let rc = unsafe { cl::charls_jpegls_decoder_read_header(dec.0) };
+    if rc != 0 {
+        return Err(format!("Invalid JPEG-LS header: {}", message(rc)));
+    }
+    let mut fi = cl::charls_frame_info {
+        width: 0,
+        height: 0,
+        bits_per_sample: 0,
+        component_count: 0,
+    };
+    // SAFETY: dec.0 is live and has read the header; `fi` is a valid out-pointer.
+    let rc = unsafe { cl::charls_jpegls_decoder_get_frame_info(dec.0, &mut fi) };
+    if rc != 0 {
+        return Err(message(rc));
+    }
+    if fi.width as usize != cols
+        || fi.height as usize != rows
+        || usize::try_from(fi.component_count).ok() != Some(spp)
+        || fi.bits_per_sample != i32::from(p)
+    {
+        return Err(format!(
+            "CharLS reads the frame as {} x {} x {} at {} bits, expected {cols} x {rows} x {spp} at {p} bits",
+            fi.width, fi.height, fi.component_count, fi.bits_per_sample
+        ));
+    }
+    let mut size = 0usize;
+    // SAFETY: dec.0 is live; `size` is a valid out-pointer.
+    let rc = unsafe { cl::charls_jpegls_decoder_get_destination_size(dec.0, 0, &mut size) };
+    if rc != 0 || size != need {
+        return Err(format!(
+            "CharLS needs {size} bytes for a frame of {need} bytes ({})",
+            message(rc)
+        ));
+    }
+    // SAFETY: `dst` holds exactly `need` bytes, the size CharLS computed for this header (checked);
+    // stride 0 means tightly packed.
+    let rc = unsafe { cl::charls_jpegls_decoder_decode_to_buffer(dec.0, dst.as_mut_ptr().cast::<c_void>(), need, 0) };
+    if rc != 0 {
+        return Err(format!("CharLS: {}", message(rc)));
     }
     Ok(())
 }
@@ -266,4 +287,9 @@ pub fn encode_jpegls(src: &[u8], info: &PixelInfo, near: i32) -> Result<Vec<u8>>
 /// [`encode_jpegls`] with NEAR 0, for the encoder registry.
 pub fn encode_jpegls_lossless(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
     encode_jpegls(src, info, 0)
+}
+
+/// [`encode_jpegls`] with NEAR 2, for the encoder registry (.4.81).
+pub fn encode_jpegls_near_lossless(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
+    encode_jpegls(src, info, 2)
 }

@@ -30,8 +30,21 @@ pub fn decode_jxl_rendered(src: &[u8], info: &PixelInfo, frame: usize, out: &mut
     decode(src, info, frame, out, false)
 }
 
+/// Decoder entry for .4.110 (errors name it).
+pub fn decode_jxl_lossless(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode_ts(super::JPEG_XL_LOSSLESS, src, info, frame, out, true)
+}
+
+/// Decoder entry for .4.111 (errors name it).
+pub fn decode_jxl_jpeg_recompression(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode_ts(JPEG_XL_JPEG_RECOMPRESSION, src, info, frame, out, true)
+}
+
 fn decode(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8], reconstruct: bool) -> Result<()> {
-    let ts = JPEG_XL;
+    decode_ts(JPEG_XL, src, info, frame, out, reconstruct)
+}
+
+fn decode_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8], reconstruct: bool) -> Result<()> {
     check_output(ts, frame, info, out)?;
     let fail = |r: String| Error::decode(ts, frame, r);
     if !(src.starts_with(&[0xFF, 0x0A]) || src.starts_with(b"\x00\x00\x00\x0cJXL \r\n\x87\n")) {
@@ -75,7 +88,7 @@ fn decode(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8], reconstruc
         };
         if image.reconstruct_jpeg(&mut jpeg).is_ok() {
             let fixed = fix_com_markers(jpeg.buf);
-            return super::jpeg::decode_jpeg_ts(JPEG_XL_JPEG_RECOMPRESSION, &fixed, info, frame, out);
+            return super::jpeg::decode_jpeg_ts(ts, &fixed, info, frame, out);
         }
     }
     if image.num_loaded_keyframes() == 0 {

@@ -105,20 +105,34 @@ pub fn decoder_for(ts_uid: &str) -> Option<DecodeFn> {
         JPEG_LOSSLESS => jpeg::decode_jpeg_lossless,
         JPEG_LOSSLESS_SV1 => jpeg::decode_jpeg_lossless_sv1,
         JPEG_LS_LOSSLESS | JPEG_LS_NEAR_LOSSLESS => jpegls::decode_jpegls,
-        JPEG_2000_LOSSLESS | JPEG_2000 | HTJ2K_LOSSLESS | HTJ2K_LOSSLESS_RPCL | HTJ2K => j2k::decode_j2k,
-        JPEG_XL_LOSSLESS | JPEG_XL_JPEG_RECOMPRESSION | JPEG_XL => jxl::decode_jxl,
+        JPEG_2000_LOSSLESS => j2k::decode_jpeg_2000_lossless,
+        JPEG_2000 => j2k::decode_j2k,
+        HTJ2K_LOSSLESS => j2k::decode_htj2k_lossless,
+        HTJ2K_LOSSLESS_RPCL => j2k::decode_htj2k_lossless_rpcl,
+        HTJ2K => j2k::decode_htj2k,
+        JPEG_XL_LOSSLESS => jxl::decode_jxl_lossless,
+        JPEG_XL_JPEG_RECOMPRESSION => jxl::decode_jxl_jpeg_recompression,
+        JPEG_XL => jxl::decode_jxl,
         DEFLATED_IMAGE_FRAME => deflate::decode_deflated_frame,
         _ => return None,
     })
 }
 
-/// The encoder of a transfer syntax, or `None`.
+/// The encoder of a transfer syntax with default settings, or `None`: JPEG quality 90, lossless
+/// predictor 1, JPEG-LS NEAR 2 for .4.81, JPEG 2000 lossy at 10:1. The codec modules' `encode_*`
+/// functions take the settings explicitly.
 #[must_use]
 pub fn encoder_for(ts_uid: &str) -> Option<EncodeFn> {
     Some(match ts_uid {
         RLE_LOSSLESS => rle::encode_rle,
         DEFLATED_IMAGE_FRAME => deflate::encode_deflated_frame,
+        JPEG_BASELINE_8BIT => jpeg::encode_jpeg_baseline,
+        JPEG_EXTENDED_12BIT => jpeg::encode_jpeg_extended,
+        JPEG_LOSSLESS_SV1 | JPEG_LOSSLESS => jpeg::encode_jpeg_lossless_sv1,
         JPEG_LS_LOSSLESS => jpegls::encode_jpegls_lossless,
+        JPEG_LS_NEAR_LOSSLESS => jpegls::encode_jpegls_near_lossless,
+        JPEG_2000_LOSSLESS => j2k::encode_j2k_lossless,
+        JPEG_2000 => j2k::encode_j2k_lossy,
         _ => return None,
     })
 }
@@ -143,6 +157,37 @@ pub fn decode_frame(ts_uid: &str, src: &[u8], info: &PixelInfo, frame: usize, ou
         });
     };
     f(src, info, frame, out)
+}
+
+/// The Photometric Interpretation of the samples a decoder writes for this frame, before any colour
+/// conversion: the data set's, except where the codec or the layout changes it. Native and deflated
+/// YBR_FULL_422 is expanded to YBR_FULL; JPEG and JPEG-LS follow the codestream's markers (pydicom's
+/// `_conform_jpg_colorspace`); JPEG 2000 YBR_RCT / YBR_ICT come out RGB; JPEG XL colour without JPEG
+/// reconstruction data comes out RGB. Pass the result to [`super::colour::converts_to_rgb`] to mimic
+/// pydicom's default `as_rgb=True`.
+///
+/// ```
+/// use _native::pixel::{PixelInfo, codec::output_photometric};
+/// let info = PixelInfo { rows: 1, columns: 2, samples_per_pixel: 3,
+///                        photometric: "YBR_FULL_422".to_owned(), ..PixelInfo::default() };
+/// assert_eq!(output_photometric("1.2.840.10008.1.2.1", &[], &info), "YBR_FULL");
+/// ```
+#[must_use]
+pub fn output_photometric(ts_uid: &str, src: &[u8], info: &PixelInfo) -> String {
+    let pi = info.photometric.as_str();
+    let changed = match ts_uid {
+        JPEG_BASELINE_8BIT
+        | JPEG_EXTENDED_12BIT
+        | JPEG_LOSSLESS
+        | JPEG_LOSSLESS_SV1
+        | JPEG_LS_LOSSLESS
+        | JPEG_LS_NEAR_LOSSLESS => jpeg::jpeg_photometric(ts_uid, src, info),
+        JPEG_2000_LOSSLESS | JPEG_2000 | HTJ2K_LOSSLESS | HTJ2K_LOSSLESS_RPCL | HTJ2K => j2k::j2k_photometric(info),
+        JPEG_XL_LOSSLESS | JPEG_XL_JPEG_RECOMPRESSION | JPEG_XL => jxl::jxl_photometric(src, info),
+        RLE_LOSSLESS => None,
+        _ => (pi == "YBR_FULL_422" && info.samples_per_pixel == 3).then_some("YBR_FULL"),
+    };
+    changed.unwrap_or(pi).to_owned()
 }
 
 /// Checks `info` and that `out` holds exactly one decoded frame.

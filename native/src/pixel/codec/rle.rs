@@ -12,9 +12,22 @@
 //! next byte 257 - n times; 128 is a no-op. Each segment decodes straight into its byte lane of the
 //! colour-by-pixel little-endian output, so there is no interleaving pass.
 
+use rayon::prelude::*;
+
 use super::{RLE_LOSSLESS, check_output};
 use crate::pixel::layout::{PixelInfo, correct_unused_bits};
 use crate::{Error, Result};
+
+/// Frames of at least this many pixels unpack their segments in parallel.
+const PARALLEL_MIN_PIXELS: usize = 1 << 16;
+
+/// The largest scratch buffer a thread keeps between frames (bounds what each rayon worker retains).
+const SCRATCH_KEEP_BYTES: usize = 16 << 20;
+
+thread_local! {
+    /// Byte planes of the frame being decoded, reused by the next frame on this thread.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 fn err(frame: usize, reason: impl Into<String>) -> Error {
     Error::decode(RLE_LOSSLESS, frame, reason)
@@ -74,6 +87,39 @@ fn unpack_segment(seg: &[u8], lane: &mut [u8], stride: usize, n: usize) -> usize
         while done < n {
             let Some(&h) = seg.get(pos) else { break };
             pos += 1;
+            // Fast path: with 128 bytes of room on both sides, move a fixed 128-byte block (inlined vector
+            // moves instead of a memcpy / memset call per run) and advance by the run's real length. The
+            // bytes written past the run are overwritten by the runs that follow.
+            if let Some(dst) = lane.get_mut(done..).and_then(|d| d.first_chunk_mut::<128>()) {
+                if h < 128 {
+                    if let Some(lit) = seg.get(pos..).and_then(|l| l.first_chunk::<128>()) {
+                        let cnt = usize::from(h) + 1;
+                        // Short literals (the common case in noisy images) move 16 bytes, others 128.
+                        if let (true, Some(d16), Some(l16)) =
+                            (cnt <= 16, dst.first_chunk_mut::<16>(), lit.first_chunk::<16>())
+                        {
+                            *d16 = *l16;
+                        } else {
+                            *dst = *lit;
+                        }
+                        done += cnt;
+                        pos += cnt;
+                        continue;
+                    }
+                } else if h > 128
+                    && let Some(&v) = seg.get(pos)
+                {
+                    let cnt = 257 - usize::from(h);
+                    if let (true, Some(d16)) = (cnt <= 16, dst.first_chunk_mut::<16>()) {
+                        *d16 = [v; 16];
+                    } else {
+                        *dst = [v; 128];
+                    }
+                    done += cnt;
+                    pos += 1;
+                    continue;
+                }
+            }
             if h < 128 {
                 let cnt = usize::from(h) + 1;
                 let lit = seg.get(pos..).unwrap_or_default();
@@ -158,39 +204,133 @@ pub fn decode_rle_lossless(src: &[u8], info: &PixelInfo, frame: usize, out: &mut
         ));
     }
     let npix = info.rows as usize * info.columns as usize;
-    let stride = spp * bps;
-    for k in 0..n {
+    let segment = |k: usize| -> Result<&[u8]> {
         let start = offsets.get(k).copied().unwrap_or(0);
         let end = if k + 1 < n {
             offsets.get(k + 1).copied().unwrap_or(src.len())
         } else {
             src.len()
         };
-        let seg = src.get(start..end).ok_or_else(|| {
+        src.get(start..end).ok_or_else(|| {
             err(
                 frame,
                 format!("The RLE segment offsets are not in ascending order (segment {})", k + 1),
             )
-        })?;
-        // Segment k holds byte (bps - 1 - k % bps) of sample k / bps: most significant byte first (G.2).
-        let sample = k / bps;
-        let byte = bps - 1 - k % bps;
-        let lane = out.get_mut(sample * bps + byte..).unwrap_or_default();
-        let got = unpack_segment(seg, lane, stride, npix);
+        })
+    };
+    let short = |k: usize, got: usize| {
+        err(
+            frame,
+            format!(
+                "The amount of decoded RLE segment data doesn't match the expected amount ({got} vs. {npix} bytes) in segment {}",
+                k + 1
+            ),
+        )
+    };
+    if n == 1 {
+        // One byte plane: it is the frame.
+        let got = unpack_segment(segment(0)?, out, 1, npix);
         if got < npix {
-            return Err(err(
-                frame,
-                format!(
-                    "The amount of decoded RLE segment data doesn't match the expected amount ({got} vs. {npix} bytes) in segment {}",
-                    k + 1
-                ),
-            ));
+            return Err(short(0, got));
+        }
+    } else {
+        // Several planes: each is unpacked contiguously (runs become memset / memcpy), then one pass
+        // interleaves them into colour-by-pixel little-endian samples.
+        // The planes live in a per-thread scratch buffer that stays mapped between frames: a fresh
+        // allocation per frame costs more in page faults than the unpacking itself.
+        let size = npix * n;
+        let mut planes = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        planes.clear();
+        planes.resize(size, 0);
+        let segs = (0..n).map(segment).collect::<Result<Vec<&[u8]>>>()?;
+        // Segments are independent: large frames unpack them in parallel (rayon nests inside the
+        // caller's per-frame parallelism).
+        let unpack = |(k, plane): (usize, &mut [u8])| match segs.get(k) {
+            Some(seg) => {
+                let got = unpack_segment(seg, plane, 1, npix);
+                if got < npix { Err(short(k, got)) } else { Ok(()) }
+            }
+            None => Err(short(k, 0)),
+        };
+        if npix >= PARALLEL_MIN_PIXELS {
+            planes.par_chunks_exact_mut(npix).enumerate().try_for_each(unpack)?;
+        } else {
+            planes.chunks_exact_mut(npix).enumerate().try_for_each(unpack)?;
+        }
+        // Output byte j of each pixel comes from segment `order[j]`: sample j / bps, byte bps - 1 - j % bps.
+        let order: Vec<usize> = (0..n).map(|j| (j / bps) * bps + (bps - 1 - j % bps)).collect();
+        if npix >= PARALLEL_MIN_PIXELS {
+            // Blocks of rows interleave in parallel, each from the same slices of every plane.
+            const BLOCK: usize = 1 << 14;
+            let plane_blocks: Vec<Vec<&[u8]>> = (0..n)
+                .map(|k| {
+                    planes
+                        .get(k * npix..(k + 1) * npix)
+                        .unwrap_or_default()
+                        .chunks(BLOCK)
+                        .collect()
+                })
+                .collect();
+            out.par_chunks_mut(BLOCK * n).enumerate().for_each(|(b, o)| {
+                let parts: Vec<&[u8]> = plane_blocks
+                    .iter()
+                    .map(|p| p.get(b).copied().unwrap_or_default())
+                    .collect();
+                interleave_parts(o, &parts, &order);
+            });
+        } else {
+            interleave(out, &planes, npix, &order);
+        }
+        if planes.capacity() <= SCRATCH_KEEP_BYTES {
+            SCRATCH.with(|s| *s.borrow_mut() = planes);
         }
     }
     if info.has_unused_bits() {
         correct_unused_bits(out, info.output_dtype(), info.bits_stored);
     }
     Ok(())
+}
+
+/// Writes pixel `i`'s byte `j` as `planes[order[j] * npix + i]`, specialised for the common plane counts.
+fn interleave(out: &mut [u8], planes: &[u8], npix: usize, order: &[usize]) {
+    let parts: Vec<&[u8]> = (0..order.len())
+        .map(|k| planes.get(k * npix..(k + 1) * npix).unwrap_or_default())
+        .collect();
+    interleave_parts(out, &parts, order);
+}
+
+/// Writes pixel `i`'s byte `j` as `parts[order[j]][i]`.
+fn interleave_parts(out: &mut [u8], parts: &[&[u8]], order: &[usize]) {
+    let plane = |k: usize| parts.get(k).copied().unwrap_or_default();
+    match *order {
+        [a, b] => {
+            let (pa, pb) = (plane(a), plane(b));
+            for ((o, &x), &y) in out.chunks_exact_mut(2).zip(pa).zip(pb) {
+                o.copy_from_slice(&[x, y]);
+            }
+        }
+        [a, b, c] => {
+            let (pa, pb, pc) = (plane(a), plane(b), plane(c));
+            for (((o, &x), &y), &z) in out.chunks_exact_mut(3).zip(pa).zip(pb).zip(pc) {
+                o.copy_from_slice(&[x, y, z]);
+            }
+        }
+        [a, b, c, d] => {
+            let (pa, pb, pc, pd) = (plane(a), plane(b), plane(c), plane(d));
+            for ((((o, &x), &y), &z), &w) in out.chunks_exact_mut(4).zip(pa).zip(pb).zip(pc).zip(pd) {
+                o.copy_from_slice(&[x, y, z, w]);
+            }
+        }
+        _ => {
+            let n = order.len();
+            for (j, &k) in order.iter().enumerate() {
+                let lane = out.get_mut(j..).unwrap_or_default();
+                for (d, &v) in lane.iter_mut().step_by(n).zip(plane(k)) {
+                    *d = v;
+                }
+            }
+        }
+    }
 }
 
 /// PackBits-encodes `row` (G.3.1): runs of 3 or more equal bytes become replicate runs, the rest literals.

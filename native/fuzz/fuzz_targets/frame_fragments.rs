@@ -1,0 +1,37 @@
+//! Fuzz the fragment-to-frame mapping (PS3.5 §A.4): arbitrary fragment lists and offset tables.
+#![no_main]
+
+use _native::pixel::encaps::{Fragment, frame_bytes, frame_fragments};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((head, buf)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let n_frames = usize::from(head[0] % 16);
+    let n_frags = usize::from(head[1] % 16);
+    // Fragment boundaries taken from the buffer itself, some of them out of range on purpose.
+    let frags: Vec<Fragment> = buf
+        .chunks(4)
+        .take(n_frags)
+        .map(|c| Fragment {
+            offset: usize::from(c[0]),
+            len: c.get(1).map_or(0, |&b| usize::from(b)),
+        })
+        .collect();
+    let eot = (head[2] & 1 == 1).then(|| {
+        buf.get(..(usize::from(head[3]) % 64).min(buf.len()))
+            .unwrap_or_default()
+    });
+    for ts in [
+        "1.2.840.10008.1.2.4.50",
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.5",
+    ] {
+        if let Ok(ranges) = frame_fragments(buf, &frags, eot, None, n_frames, ts) {
+            for (i, r) in ranges.into_iter().enumerate() {
+                let _ = frame_bytes(buf, &frags, r, ts, i);
+            }
+        }
+    }
+});
