@@ -127,7 +127,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def run(out: Path | None = None, compare: bool = True) -> int:
     """Run the demo; keep the archive in ``out`` when given. Prints the report; returns the exit code."""
-    import dicomfast  # noqa: PLC0415 - the public API, as a user calls it
+    import dicomfast
 
     tmp = None
     if out is None:
@@ -182,9 +182,9 @@ def run(out: Path | None = None, compare: bool = True) -> int:
 
 def _compare_pydicom(paths: list[Path], t_scan: float, t_decode: float) -> list[str]:
     try:
-        import warnings  # noqa: PLC0415
+        import warnings
 
-        import pydicom  # noqa: PLC0415
+        import pydicom
     except ImportError:
         return ["  pydicom   not installed: no comparison"]
     with warnings.catch_warnings():
@@ -202,7 +202,7 @@ def _compare_pydicom(paths: list[Path], t_scan: float, t_decode: float) -> list[
         try:
             _, p_decode = _timed(decode)
             dec = f"decode {p_decode * 1e3:.0f} ms ({p_decode / t_decode:.1f}x slower)"
-        except Exception as e:  # noqa: BLE001 - a missing pydicom plugin: say so
+        except Exception as e:
             dec = f"decode failed ({type(e).__name__}: {str(e)[:60]})"
     return [f"  pydicom   scan {p_scan * 1e3:.0f} ms ({p_scan / t_scan:.1f}x slower), {dec}"]
 
