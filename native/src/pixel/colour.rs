@@ -28,19 +28,33 @@ pub fn ybr_full_to_rgb_u8(data: &mut [u8]) -> Result<()> {
     let cr_g: f32 = -0.299 * 1.402 / 0.587;
     let cb_b: f32 = 1.772;
     let cr_r: f32 = 1.402;
-    let clamp = |v: f32| -> u8 {
-        // floor(x + 0.5), then clipped to 0..=255, as pydicom does.
-        let f = (v + 0.5).floor();
-        f.clamp(0.0, 255.0) as u8
-    };
+    // floor(x + 0.5) clipped to 0..=255, as pydicom does: a saturating `as u8` of x + 0.5 gives exactly
+    // that (it truncates toward zero, which is floor for x + 0.5 >= 0, and saturates below 0 and above
+    // 255) without a call to floorf.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let clamp = |v: f32| -> u8 { (v + 0.5) as u8 };
+    // The products of each chroma value with its coefficients, computed once: the same float32 values as
+    // multiplying per pixel, so the sums below round exactly as before.
+    let mut cr_r_t = [0f32; 256];
+    let mut cb_g_t = [0f32; 256];
+    let mut cr_g_t = [0f32; 256];
+    let mut cb_b_t = [0f32; 256];
+    for v in 0..256u16 {
+        let c = f32::from(v) - 128.0;
+        let i = usize::from(v);
+        cr_r_t[i] = c * cr_r;
+        cb_g_t[i] = c * cb_g;
+        cr_g_t[i] = c * cr_g;
+        cb_b_t[i] = c * cb_b;
+    }
     for px in data.chunks_exact_mut(3) {
         let y = f32::from(px[0]);
-        let cb = f32::from(px[1]) - 128.0;
-        let cr = f32::from(px[2]) - 128.0;
-        // Row-by-column products summed in the order numpy's matmul does for a 3x3.
-        let r = y * 1.0 + cb * 0.0 + cr * cr_r;
-        let g = y * 1.0 + cb * cb_g + cr * cr_g;
-        let b = y * 1.0 + cb * cb_b + cr * 0.0;
+        let (cb, cr) = (usize::from(px[1]), usize::from(px[2]));
+        // Row-by-column products summed in the order numpy's matmul does for a 3x3 (the zero terms add
+        // nothing: y * 1.0 + 0.0 is y).
+        let r = y + cr_r_t[cr];
+        let g = (y + cb_g_t[cb]) + cr_g_t[cr];
+        let b = y + cb_b_t[cb];
         px[0] = clamp(r);
         px[1] = clamp(g);
         px[2] = clamp(b);

@@ -189,7 +189,15 @@ fn decode_into(
     // (decode_native_frame already clears or sign-extends the unused high bits, as pydicom does)
     let post = |i: usize, frame: &mut [u8], _native: bool, photometric: &str| -> crate::Result<()> {
         if !raw && colour::converts_to_rgb(photometric, info.samples_per_pixel, info.bits_allocated) {
-            colour::ybr_full_to_rgb_u8(frame).map_err(|e| match e {
+            // Large frames convert in parallel slices (whole pixels each): the conversion is per pixel.
+            const SLICE: usize = 3 * 64 * 1024;
+            let convert = |part: &mut [u8]| colour::ybr_full_to_rgb_u8(part);
+            let r = if frame.len() > 2 * SLICE && frame.len().is_multiple_of(3) {
+                frame.par_chunks_mut(SLICE).try_for_each(convert)
+            } else {
+                convert(frame)
+            };
+            r.map_err(|e| match e {
                 Error::Invalid(r) => Error::decode(ts, i, r),
                 other => other,
             })?;
