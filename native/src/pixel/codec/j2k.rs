@@ -256,6 +256,12 @@ fn decode_j2k_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usize, out: &mut
         if opj::opj_setup_decoder(s.codec, &mut params) == 0 {
             return Err(fail(format!("OpenJPEG setup failed: {log}")));
         }
+        // A single frame decodes its code-blocks on OpenJPEG's own threads (the frames of a multi-frame
+        // file are already decoded in parallel, one per rayon thread).
+        if info.number_of_frames <= 1 {
+            let n = i32::try_from(rayon::current_num_threads()).unwrap_or(1);
+            opj::opj_codec_set_threads(s.codec, n);
+        }
     }
     // SAFETY: a read stream over `source`, which outlives `s` (declared before it); no free function, as
     // `source` is owned here.
