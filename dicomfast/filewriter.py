@@ -184,7 +184,7 @@ def _is_modified(ds: Dataset) -> bool:
 
 
 def _native_item_count(ds: Dataset, tag: int) -> int:
-    return len(ds._native.value(tag))
+    return int(ds._native.item_count(tag))
 
 
 def _encode_items(items: Iterable[Dataset], ts: str, charsets: list[str], explicit: bool, big_endian: bool) -> bytes:
@@ -217,7 +217,7 @@ def _encode(ds: Dataset, ts: str, inherited: list[str], explicit: bool, big_endi
     if native is None:
         native = _EMPTY
     deleted = [t for t in ds._deleted if t not in overrides]
-    return bytes(native.encode(overrides, deleted, explicit, big_endian))
+    return native.encode(overrides, deleted, explicit, big_endian)  # type: ignore[no-any-return]
 
 
 def _is_modified_seq(ds: Dataset, tag: int, seq: Sequence) -> bool:
@@ -300,24 +300,26 @@ def dcmwrite(
         pass
     body = encode_dataset(ds, ts)
     if write_like_original:
-        data = body
+        parts = [body]
     else:
         preamble = ds.preamble or b"\0" * 128
-        data = preamble[:128].ljust(128, b"\0") + b"DICM" + _meta_bytes(ds, ts) + body
+        parts = [preamble[:128].ljust(128, b"\0") + b"DICM" + _meta_bytes(ds, ts), body]
     if isinstance(fp, str | os.PathLike):
-        _atomic_write(os.fspath(fp), data)
+        _atomic_write(os.fspath(fp), parts)
     else:
-        fp.write(data)
+        for part in parts:
+            fp.write(part)
 
 
-def _atomic_write(path: str, data: bytes) -> None:
+def _atomic_write(path: str, parts: list[bytes]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".dicomfast-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            for part in parts:
+                f.write(part)
+        # The rename makes the file appear whole or not at all (no fsync: durability across a power loss is
+        # the file system's, as for other writers).
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -271,6 +271,15 @@ impl PyDataset {
         }
     }
 
+    /// Number of items of a sequence element (0 for other elements).
+    fn item_count(&self, tag: u32) -> PyResult<usize> {
+        let (_, el) = self.element(tag)?;
+        Ok(match &el.body {
+            Body::Sequence(items) => items.len(),
+            _ => 0,
+        })
+    }
+
     /// `(tag, vr, value)` of every element, in tag order (one call for a whole iteration).
     fn all_items<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u32, &'static str, Bound<'py, PyAny>)>> {
         let chain = self.chain();

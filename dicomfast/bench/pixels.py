@@ -1,0 +1,252 @@
+"""Pixel decoding benchmark: MPix/s per codec, dicomfast (1 thread, all threads) vs its peers, side by side.
+
+Peers (each when installed): pydicom 3 with its plugins (pylibjpeg-openjpeg, pylibjpeg-rle, pyjpegls, pillow),
+pydicom through python-gdcm, dicomsdl (files it crashes on are probed in a child process and left out), and
+imagecodecs (the raw C libraries on the frame bytes: the floor for a codec). Every peer's array is compared
+with dicomfast's (equal, or within the lossy tolerance) and a mismatch is marked in the table.
+
+Inputs: the given files, by default the real files of pydicom's test files, pydicom-data and
+``../shared/corpus`` (NEMA WG04 samples), grouped by transfer syntax.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import dicomfast
+from dicomfast.bench.core import Config, Row
+
+CODECS = {
+    "native": ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"],
+    "RLE": ["1.2.840.10008.1.2.5"],
+    "JPEG 8-bit": ["1.2.840.10008.1.2.4.50"],
+    "JPEG 12-bit": ["1.2.840.10008.1.2.4.51"],
+    "JPEG lossless": ["1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"],
+    "JPEG-LS": ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"],
+    "J2K lossless": ["1.2.840.10008.1.2.4.90"],
+    "J2K lossy": ["1.2.840.10008.1.2.4.91"],
+    "HTJ2K": ["1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"],
+    "JPEG XL": ["1.2.840.10008.1.2.4.110", "1.2.840.10008.1.2.4.111", "1.2.840.10008.1.2.4.112"],
+    "deflate": ["1.2.840.10008.1.2.8.1"],
+}
+LOSSY = {"JPEG 8-bit", "JPEG 12-bit", "J2K lossy", "JPEG XL"}
+
+
+def select_files(paths: list[Path], max_files: int) -> dict[str, list[tuple[Path, bytes]]]:
+    """The decodable files of each codec group (largest first), as (path, bytes)."""
+    groups: dict[str, list[tuple[int, Path, bytes]]] = {k: [] for k in CODECS}
+    for p in paths:
+        try:
+            data = p.read_bytes()
+            ds = dicomfast.dcmread(data, force=True)
+            if 0x7FE00010 not in ds:
+                continue
+            ts = ds.original_transfer_syntax
+            arr = ds.pixel_array
+        except (dicomfast.DicomError, OSError, ValueError):
+            continue
+        for name, uids in CODECS.items():
+            if ts in uids:
+                groups[name].append((arr.size, p, data))
+    if not groups["deflate"]:
+        # No real file uses Deflated Image Frame Compression: compress the largest native ones.
+        for _, p, data in sorted(groups["native"], key=lambda x: -x[0])[:max_files]:
+            ds = dicomfast.dcmread(data)
+            if int(ds.BitsAllocated) in (8, 16):
+                ds.compress("DeflatedImageFrameCompression")
+                buf = io.BytesIO()
+                dicomfast.dcmwrite(buf, ds)
+                groups["deflate"].append((ds.pixel_array.size, p.with_suffix(".deflated.dcm"), buf.getvalue()))
+    return {k: [(p, d) for _, p, d in sorted(v, key=lambda x: -x[0])[:max_files]] for k, v in groups.items()}
+
+
+def _median_time(fn: Callable[[], Any], repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _check(ref: np.ndarray, other: Any, lossy: bool) -> str:
+    try:
+        other = np.asarray(other)
+        if other.shape != ref.shape:
+            other = other.reshape(ref.shape)
+    except Exception:
+        return "shape"
+    if lossy:
+        diff = np.abs(ref.astype(np.float64) - other.astype(np.float64))
+        return "" if diff.max() <= 2 or diff.mean() < 0.5 else f"max|Δ| {diff.max():.0f}"
+    return "" if np.array_equal(ref, other) else "differs"
+
+
+def _pydicom_decode(data: bytes, plugin: str | None) -> Callable[[], np.ndarray]:
+    import pydicom
+
+    pds = pydicom.dcmread(io.BytesIO(data), force=True)
+    if plugin:
+        pds.pixel_array_options(decoding_plugin=plugin)
+
+    def run() -> np.ndarray:
+        pds._pixel_array = None
+        pds._pixel_id = {}
+        return pds.pixel_array
+
+    return run
+
+
+def _imagecodecs_decode(data: bytes, codec: str) -> Callable[[], list[np.ndarray]] | None:
+    try:
+        import imagecodecs
+        import pydicom
+        from pydicom.encaps import generate_frames
+    except ImportError:
+        return None
+    fn = {
+        "RLE": getattr(imagecodecs, "dicomrle_decode", None),
+        "JPEG 8-bit": imagecodecs.jpeg8_decode,
+        "JPEG 12-bit": imagecodecs.jpeg8_decode,
+        "JPEG lossless": imagecodecs.ljpeg_decode,
+        "JPEG-LS": imagecodecs.jpegls_decode,
+        "J2K lossless": imagecodecs.jpeg2k_decode,
+        "J2K lossy": imagecodecs.jpeg2k_decode,
+        "HTJ2K": imagecodecs.htj2k_decode if imagecodecs.HTJ2K.available else imagecodecs.jpeg2k_decode,
+        "JPEG XL": imagecodecs.jpegxl_decode,
+    }.get(codec)
+    if fn is None:
+        return None
+    pds = pydicom.dcmread(io.BytesIO(data), force=True)
+    n = int(pds.get("NumberOfFrames") or 1)
+    frames = list(generate_frames(pds.PixelData, number_of_frames=n))
+    if codec == "RLE":
+        dtype = np.dtype(f"<u{int(pds.BitsAllocated) // 8}")
+        spp = int(pds.get("SamplesPerPixel") or 1)
+
+        def run_rle() -> list[np.ndarray]:
+            return [fn(f, dtype).reshape(int(pds.Rows), int(pds.Columns), spp) for f in frames]
+
+        return run_rle
+    return lambda: [fn(f) for f in frames]
+
+
+def dicomsdl_ok(items: list[tuple[Path, bytes]]) -> set[Path]:
+    """The files dicomsdl decodes without killing the process (probed in a child process each)."""
+    ok = set()
+    for p, data in items:
+        code = "import sys, dicomsdl; d = dicomsdl.open_memory(sys.stdin.buffer.read()); d.pixelData()"
+        r = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, check=False, timeout=60)
+        if r.returncode == 0:
+            ok.add(p)
+    return ok
+
+
+def measure_codecs(
+    paths: list[Path], repeat: int, max_files: int, codecs: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Measure every codec group; return one dict per group (MPix/s per peer, statuses)."""
+    warnings.simplefilter("ignore")
+    groups = select_files(paths, max_files)
+    rows = []
+    try:
+        import dicomsdl
+    except ImportError:
+        dicomsdl = None
+    for codec, items in groups.items():
+        if codecs is not None and codec not in codecs:
+            continue
+        if not items:
+            rows.append({"codec": codec, "files": 0})
+            continue
+        mpix = 0.0
+        times: dict[str, float] = {}
+        status: dict[str, str] = {}
+        sdl_files = dicomsdl_ok(items) if dicomsdl is not None else set()
+        for p, data in items:
+            ds = dicomfast.dcmread(data, force=True)
+            ref = ds.pixel_array
+            mpix += ds.num_frames * int(ds.Rows) * int(ds.Columns) / 1e6
+            peers: dict[str, Callable[[], Any] | None] = {
+                "dicomfast 1T": lambda ds=ds: dicomfast.pixel_array(ds, threads=1),
+                "dicomfast": lambda ds=ds: dicomfast.pixel_array(ds),
+                "pydicom": _pydicom_decode(data, None),
+                "gdcm": _pydicom_decode(data, "gdcm"),
+                "dicomsdl": (lambda data=data: dicomsdl.open_memory(data).pixelData()) if p in sdl_files else None,
+                "imagecodecs": _imagecodecs_decode(data, codec) if codec != "native" else None,
+            }
+            for name, fn in peers.items():
+                if fn is None or (name in status and status[name].startswith("fails")):
+                    continue
+                try:
+                    out = fn()
+                except Exception as e:  # a peer that cannot decode a file: recorded, not fatal
+                    status[name] = f"fails ({type(e).__name__})"
+                    continue
+                if name != "imagecodecs":
+                    bad = _check(ref, out, codec in LOSSY)
+                    if bad:
+                        status[name] = f"mismatch: {bad}"
+                times[name] = times.get(name, 0.0) + _median_time(fn, repeat)
+            if dicomsdl is not None and p not in sdl_files:
+                status.setdefault("dicomsdl", "crashes on some files: left out")
+        row: dict[str, Any] = {"codec": codec, "files": len(items), "mpix": mpix}
+        for name, t in times.items():
+            row[name] = mpix / t if t > 0 else float("nan")
+        row["status"] = status
+        rows.append(row)
+    return rows
+
+
+def run(cfg: Config) -> list[Row]:
+    """Run the suite: per codec, dicomfast on one thread against each peer, and all threads against one."""
+    raw = measure_codecs(cfg.paths, cfg.reps, 2 if cfg.quick else 6)
+    rows: list[Row] = []
+    for r in raw:
+        codec = r["codec"]
+        if not r.get("files"):
+            rows.append(Row("pixels", f"{codec} decode", "(no input file)", "MPix/s", None, None, True))
+            continue
+        one = r.get("dicomfast 1T")
+        for peer in ("pydicom", "gdcm", "dicomsdl", "imagecodecs"):
+            status = r["status"].get(peer, "")
+            rows.append(
+                Row(
+                    "pixels",
+                    f"{codec} decode, 1 thread",
+                    peer,
+                    "MPix/s",
+                    r.get(peer),
+                    one,
+                    True,
+                    r["files"],
+                    note=status if not status.startswith("mismatch") else "",
+                    mismatch=status if status.startswith("mismatch") else "",
+                )
+            )
+        rows.append(
+            Row(
+                "pixels",
+                f"{codec} decode, all threads",
+                "dicomfast 1 thread",
+                "MPix/s",
+                one,
+                r.get("dicomfast"),
+                True,
+                r["files"],
+            )
+        )
+    return rows
