@@ -95,8 +95,11 @@ def _check_text(tag: int, vr: str, items: list[str]) -> None:
             raise _bad(tag, vr, s, "a single value cannot contain a backslash (the value delimiter)")
 
 
-def encode_value(elem: DataElement, charsets: list[str], big_endian: bool = False) -> bytes:
+def encode_value(elem: DataElement, charsets: list[str], big_endian: bool = False, validate: bool = True) -> bytes:
     """Encode an element's value for writing (padded to even length), after checking it fits its VR.
+
+    With ``validate=False`` the checks of text values are skipped: query identifiers (PS3.4 §C.2.2.2) carry
+    wildcards (``CT*``), ranges (``20040101-``) and lists that the VRs of stored objects forbid.
 
     Raises
     ------
@@ -112,7 +115,7 @@ def encode_value(elem: DataElement, charsets: list[str], big_endian: bool = Fals
         lo, hi = _INT_RANGES[vr]
         for v in items:
             if not isinstance(v, int) or not lo <= v <= hi:
-                raise _bad(tag, vr, v, f"needs integers from {lo} to {hi}")
+                raise _bad(tag, vr, v, f"needs integers from {lo} to {hi}")  # struct could not pack it either
         return struct.pack(f"{end}{len(items)}{_INT_FORMATS[vr]}", *items)
     if vr in _FLOAT_FORMATS:
         items = [float(v) for v in _as_list(value)]
@@ -145,7 +148,8 @@ def encode_value(elem: DataElement, charsets: list[str], big_endian: bool = Fals
             texts.append(v if isinstance(v, str) else str(int(v)))
     else:
         texts = [str(v) for v in items]
-    _check_text(tag, vr, texts)
+    if validate:
+        _check_text(tag, vr, texts)
     text = "\\".join(texts) if vr not in ("LT", "ST", "UT", "UR") else texts[0]
     kind = _CHARSET_VRS.get(vr)
     if kind is not None and charsets and not text.isascii():
@@ -187,18 +191,22 @@ def _native_item_count(ds: Dataset, tag: int) -> int:
     return int(ds._native.item_count(tag))
 
 
-def _encode_items(items: Iterable[Dataset], ts: str, charsets: list[str], explicit: bool, big_endian: bool) -> bytes:
+def _encode_items(
+    items: Iterable[Dataset], ts: str, charsets: list[str], explicit: bool, big_endian: bool, validate: bool = True
+) -> bytes:
     out = bytearray()
     for item in items:
         if not isinstance(item, Dataset):
             raise InvalidValueError(f"Sequence items must be Datasets, not {type(item).__name__}")
-        body = _encode(item, ts, charsets, explicit, big_endian)
+        body = _encode(item, ts, charsets, explicit, big_endian, validate)
         out += struct.pack(">HHI" if big_endian else "<HHI", 0xFFFE, 0xE000, len(body))
         out += body
     return bytes(out)
 
 
-def _encode(ds: Dataset, ts: str, inherited: list[str], explicit: bool, big_endian: bool) -> bytes:
+def _encode(
+    ds: Dataset, ts: str, inherited: list[str], explicit: bool, big_endian: bool, validate: bool = True
+) -> bytes:
     charsets = _charsets_of(ds, inherited)
     native = ds._native
     overrides: dict[int, tuple[str, bytes, bool]] = {}
@@ -209,11 +217,12 @@ def _encode(ds: Dataset, ts: str, inherited: list[str], explicit: bool, big_endi
                 elements[tag] = DataElement._make(tag, "SQ", v)
     for tag, elem in elements.items():
         if elem.VR == "SQ":
-            overrides[tag] = ("SQ", _encode_items(elem.value or [], ts, charsets, explicit, big_endian), False)
+            items = _encode_items(elem.value or [], ts, charsets, explicit, big_endian, validate)
+            overrides[tag] = ("SQ", items, False)
         elif tag == 0x7FE00010 and _TS.get(ts, ("", True, False, False, False))[4] and isinstance(elem.value, bytes):
             overrides[tag] = (elem.VR if elem.VR in ("OB", "OW") else "OB", elem.value, True)
         else:
-            overrides[tag] = (elem.VR, encode_value(elem, charsets, big_endian), False)
+            overrides[tag] = (elem.VR, encode_value(elem, charsets, big_endian, validate), False)
     if native is None:
         native = _EMPTY
     deleted = [t for t in ds._deleted if t not in overrides]
@@ -229,8 +238,11 @@ def _is_modified_seq(ds: Dataset, tag: int, seq: Sequence) -> bool:
 _EMPTY = _native.read_bytes(b"", False, None, True, None, "1.2.840.10008.1.2.1")
 
 
-def encode_dataset(ds: Dataset, transfer_syntax: str = ExplicitVRLittleEndian) -> bytes:
+def encode_dataset(ds: Dataset, transfer_syntax: str = ExplicitVRLittleEndian, *, validate: bool = True) -> bytes:
     """The data set alone (no preamble, no file meta) encoded in ``transfer_syntax``.
+
+    ``validate=False`` skips the checks of text values against their VR (for query identifiers, PS3.4
+    §C.2.2.2: wildcards, ranges); values are still encoded as their VR says.
 
     An unmodified data set read in the same transfer syntax gives back the bytes it was read from. Deflated
     Explicit VR Little Endian is deflated (PS3.5 §A.5). Pixel data is written as it is held: changing between
@@ -239,7 +251,7 @@ def encode_dataset(ds: Dataset, transfer_syntax: str = ExplicitVRLittleEndian) -
     ts = str(transfer_syntax)
     info = _TS.get(ts)
     explicit, big_endian, deflated = (info[1], info[2], info[3]) if info else (True, False, False)
-    data = _encode(ds, ts, [], explicit, big_endian)
+    data = _encode(ds, ts, [], explicit, big_endian, validate)
     if deflated:
         import zlib
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 job="${1:-demo}"
 PY="${PYTHON:-python3}"
 APT_BUILD=(cmake nasm g++)
-APT_TEST=(dcmtk)
+APT_TEST=(dcmtk orthanc)
 
 apt_install() {
     local missing=()
