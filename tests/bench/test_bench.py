@@ -1,0 +1,58 @@
+"""``dicomfast bench``: the report is produced (tables, JSON, charts); no timing is asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dicomfast import cli
+from dicomfast.bench import markdown
+from dicomfast.bench.core import Row
+
+pydicom = pytest.importorskip("pydicom")
+from pydicom.data import get_testdata_file  # noqa: E402
+
+
+def test_bench_quick_headers_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = [get_testdata_file(n) for n in ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "JPEG2000.dcm")]
+    out = tmp_path / "bench" / "result.json"
+    assert cli.main(["bench", *files, "--quick", "--suite", "headers", "--repeat", "1", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "# dicomfast benchmark" in text
+    assert "## headers" in text
+    assert "| header read + 3 tags | pydicom |" in text
+    assert "Machine:" in text
+    data = json.loads(out.read_text())
+    assert data["info"]["quick"] is True
+    assert data["info"]["inputs"] == 4
+    rows = [r for r in data["rows"] if r["suite"] == "headers"]
+    assert rows
+    assert all(r["ours"] and r["ours"] > 0 for r in rows)
+    assert {r["peer"] for r in rows} >= {"pydicom"}
+    assert out.with_suffix(".md").read_text().startswith("# dicomfast benchmark")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert (out.parent / "bench_headers.png").stat().st_size > 1000
+
+
+def test_markdown_marks_mismatches_and_missing_peers() -> None:
+    rows = [
+        Row("pixels", "RLE decode, 1 thread", "pydicom", "MPix/s", 100.0, 300.0, True, 2, mismatch="differs"),
+        Row("pixels", "RLE decode, 1 thread", "dicomsdl", "MPix/s", None, 300.0, True, 2, note="not installed"),
+    ]
+    info = {
+        "machine": {"cpu": "x", "cores": 2, "memory": "1 GiB", "os": "linux", "python": "3.11"},
+        "versions": {"pydicom": "3.0.2", "dicomsdl": None},
+        "date": "today",
+        "duration_s": 1.0,
+        "quick": True,
+    }
+    text = markdown(rows, info, {"net": "not available (no peers)"})
+    assert "3.00×" in text
+    assert "MISMATCH differs" in text
+    assert "Not installed: dicomsdl" in text
+    assert "Not run: not available (no peers)" in text
