@@ -4,8 +4,6 @@
 //! (PS3.5 §7.1: defined lengths; §7.5: sequences and items, defined or undefined length; §A.4: encapsulated
 //! pixel data). Nesting is capped; a malformed structure gives an `Error::Parse` with the byte offset and tag.
 
-use std::collections::HashSet;
-
 use crate::dictionary::{self, Tag, VR};
 use crate::error::{Error, Result};
 
@@ -162,7 +160,8 @@ pub struct Parser<'a> {
     buf: &'a [u8],
     big_endian: bool,
     opts: &'a ReadOptions,
-    wanted: Option<(HashSet<Tag>, Tag)>,
+    /// Wanted top-level tags (sorted, for binary search) and the largest of them.
+    wanted: Option<(Vec<Tag>, Tag)>,
     count: usize,
     /// The buffer is only a prefix of the file: running out of bytes means "read more", not "malformed".
     pub partial: bool,
@@ -185,9 +184,11 @@ impl<'a> Parser<'a> {
     #[must_use]
     pub fn new(buf: &'a [u8], big_endian: bool, opts: &'a ReadOptions) -> Parser<'a> {
         let wanted = opts.specific_tags.as_ref().map(|tags| {
-            let mut set: HashSet<Tag> = tags.iter().copied().collect();
-            set.insert(Tag::SPECIFIC_CHARACTER_SET);
-            let max = set.iter().copied().max().unwrap_or_default();
+            let mut set: Vec<Tag> = tags.iter().copied().collect();
+            set.push(Tag::SPECIFIC_CHARACTER_SET);
+            set.sort_unstable();
+            set.dedup();
+            let max = set.last().copied().unwrap_or_default();
             (set, max)
         });
         Parser {
@@ -404,8 +405,10 @@ impl<'a> Parser<'a> {
                     self.stopped_early = true;
                     break Ok(());
                 }
+                // (a stray item tag (FFFE,xxxx) among the elements is not a reason to stop: seen in the wild)
                 if let Some((_, max)) = &self.wanted
                     && tag > *max
+                    && tag.0 != 0xFFFE
                 {
                     self.stopped_early = true;
                     break Ok(());
@@ -423,7 +426,7 @@ impl<'a> Parser<'a> {
             pos = next;
             if top
                 && let Some((set, _)) = &self.wanted
-                && !set.contains(&tag)
+                && set.binary_search(&tag).is_err()
             {
                 continue;
             }

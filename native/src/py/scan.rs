@@ -82,7 +82,7 @@ impl PyScanner {
     /// A scan of `paths` (walked unless `entries` gives the files and their walk errors).
     #[new]
     #[pyo3(signature = (paths, tags, threads=None, recursive=true, follow_symlinks=false, pattern=None,
-                        keep_raw=false, batch_size=65536, chunk_size=4096, entries=None))]
+                        keep_raw=false, batch_size=65536, chunk_size=4096, entries=None, force=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -96,12 +96,14 @@ impl PyScanner {
         batch_size: usize,
         chunk_size: usize,
         entries: Option<Vec<(PathBuf, Option<String>)>>,
+        force: bool,
     ) -> PyResult<Self> {
         let specs = specs(py, tags)?;
         let opts = ScanOptions {
             threads,
             walk: walk_options(recursive, follow_symlinks, pattern),
             keep_raw,
+            force,
         };
         let scanner = match entries {
             Some(list) => {
