@@ -184,7 +184,7 @@ impl<'a> Parser<'a> {
     #[must_use]
     pub fn new(buf: &'a [u8], big_endian: bool, opts: &'a ReadOptions) -> Parser<'a> {
         let wanted = opts.specific_tags.as_ref().map(|tags| {
-            let mut set: Vec<Tag> = tags.iter().copied().collect();
+            let mut set: Vec<Tag> = tags.clone();
             set.push(Tag::SPECIFIC_CHARACTER_SET);
             set.sort_unstable();
             set.dedup();
