@@ -6,6 +6,7 @@
 """
 
 from dicomfast import _native
+from dicomfast.codec import compress, decompress, transcode
 from dicomfast.dataset import (
     DataElement,
     Dataset,
@@ -20,8 +21,6 @@ from dicomfast.dataset import (
     tag_for_keyword,
 )
 from dicomfast.errors import DecodeError, DicomError, InvalidDicomError, ParseError, UnsupportedTransferSyntaxError
-from dicomfast.scan import scan, scan_batches, scan_to_parquet
-from dicomfast.codec import compress, decompress, transcode
 from dicomfast.filewriter import dcmwrite, encode_dataset
 from dicomfast.pixels import (
     apply_color_lut,
@@ -31,6 +30,8 @@ from dicomfast.pixels import (
     iter_pixels,
     pixel_array,
 )
+from dicomfast.scan import scan, scan_batches, scan_to_parquet
+from dicomfast.volume import Volume, list_series, read_series
 
 __version__: str = _native.__version__
 
@@ -46,24 +47,27 @@ __all__ = [
     "Sequence",
     "Tag",
     "UnsupportedTransferSyntaxError",
+    "Volume",
     "__version__",
     "apply_color_lut",
     "apply_modality_lut",
     "apply_voi_lut",
     "apply_windowing",
-    "iter_pixels",
-    "pixel_array",
     "compress",
     "dcmread",
-    "decompress",
-    "transcode",
     "dcmwrite",
+    "decompress",
     "dictionary_VR",
     "dictionary_keyword",
     "encode_dataset",
+    "iter_pixels",
     "keyword_for_tag",
+    "list_series",
+    "pixel_array",
+    "read_series",
     "scan",
     "scan_batches",
     "scan_to_parquet",
     "tag_for_keyword",
+    "transcode",
 ]

@@ -65,6 +65,8 @@ def encapsulate(frames: list[bytes], extended: bool | None = None) -> tuple[byte
         items.append(item)
         pos += len(item)
     use_eot = extended if extended is not None else pos >= 2**32
+    eot: bytes | None
+    eot_len: bytes | None
     if use_eot:
         bot = b""
         eot = struct.pack(f"<{len(offsets)}Q", *offsets)

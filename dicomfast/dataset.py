@@ -563,7 +563,8 @@ class Dataset:
         fm = self.__dict__.get("_file_meta")
         if fm is None:
             if self._native is not None and self._native.depth == 0:
-                fm = FileMetaDataset._from_native(self._native.file_meta())
+                fm = FileMetaDataset()
+                object.__setattr__(fm, "_native", self._native.file_meta())
             else:
                 fm = FileMetaDataset()
             self.__dict__["_file_meta"] = fm

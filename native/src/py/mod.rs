@@ -8,6 +8,7 @@
 pub mod dataset;
 pub mod errors;
 pub mod pixels;
+pub mod pool;
 pub mod scan;
 
 use pyo3::prelude::*;

@@ -463,15 +463,7 @@ pub fn decode_pixels<'py>(
         // touches until this function returns (the GIL is not needed for the write).
         #[allow(unsafe_code)]
         let out = unsafe { std::slice::from_raw_parts_mut(ptr_addr as *mut u8, total) };
-        let mut run = || decode_into(&root, el, &info, &which, raw, out);
-        match threads {
-            Some(t) if t > 0 => rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .map_err(|e| Error::Invalid(e.to_string()))
-                .and_then(|pool| pool.install(run)),
-            _ => run(),
-        }
+        super::pool::run(threads, || decode_into(&root, el, &info, &which, raw, out))?
     });
     result.map_err(|e| to_py(py, e))?;
     arr.call_method1("reshape", (shape(&info, frames_dim),))
@@ -534,14 +526,7 @@ pub fn encode_frames(
                 .map(|f| encode(f, &info))
                 .collect::<crate::Result<Vec<_>>>()
         };
-        match threads {
-            Some(t) if t > 0 => rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .map_err(|e| Error::Invalid(e.to_string()))?
-                .install(run),
-            _ => run(),
-        }
+        super::pool::run(threads, run)?
     });
     let frames = result.map_err(|e| to_py(py, e))?;
     Ok(frames

@@ -1,0 +1,57 @@
+//! Thread pools for the work the bindings run in parallel, safe across `fork()`.
+//!
+//! rayon's global pool does not survive a fork: its threads are gone in the child, and a parallel call there
+//! waits forever (PyTorch DataLoader workers fork). The process that first uses the global pool is recorded;
+//! a forked child gets a pool of its own instead. An explicit `threads=` always gets a pool of that size.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rayon::ThreadPool;
+
+use crate::error::{Error, Result};
+
+/// The process id that owns rayon's global pool (0: not used yet).
+static GLOBAL_OWNER: AtomicU32 = AtomicU32::new(0);
+
+/// The pool of a forked child, made on first use and kept for the life of that process.
+static CHILD_POOL: Mutex<Option<(u32, Arc<ThreadPool>)>> = Mutex::new(None);
+
+fn build(threads: usize) -> Result<ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Invalid(format!("Could not start {threads} threads: {e}")))
+}
+
+/// Runs `f` on `threads` threads (`None`: all cores), on a pool that works in this process.
+///
+/// # Errors
+/// When threads cannot be started.
+pub fn run<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
+    if let Some(t) = threads.filter(|&t| t > 0) {
+        return Ok(build(t)?.install(f));
+    }
+    let pid = std::process::id();
+    let owner = match GLOBAL_OWNER.compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => pid,
+        Err(current) => current,
+    };
+    if owner == pid {
+        return Ok(f());
+    }
+    // A child forked after the parent used the global pool.
+    let pool = {
+        let mut slot = CHILD_POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match slot.as_ref() {
+            Some((p, pool)) if *p == pid => pool.clone(),
+            _ => {
+                let n = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+                let pool = Arc::new(build(n)?);
+                *slot = Some((pid, pool.clone()));
+                pool
+            }
+        }
+    };
+    Ok(pool.install(f))
+}

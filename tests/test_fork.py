@@ -1,0 +1,38 @@
+"""Decoding in a forked child after the parent used the thread pool (DataLoader workers fork)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+
+import numpy as np
+import pytest
+
+import dicomfast
+
+pydicom = pytest.importorskip("pydicom")
+from pydicom.data import get_testdata_file  # noqa: E402
+
+PATH = get_testdata_file("emri_small_RLE.dcm")
+
+
+def _child(q: mp.Queue) -> None:  # type: ignore[type-arg]
+    arr = dicomfast.dcmread(PATH).pixel_array  # default threads: all cores
+    q.put(int(arr.sum()))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_decode_after_fork_does_not_hang() -> None:
+    want = int(dicomfast.dcmread(PATH).pixel_array.sum())  # the parent uses the global pool first
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(q,))
+    p.start()
+    p.join(60)
+    alive = p.is_alive()
+    if alive:
+        p.kill()
+    assert not alive, "the child hung decoding after fork"
+    assert p.exitcode == 0
+    assert q.get(timeout=5) == want
+    assert np.array_equal(dicomfast.dcmread(PATH).pixel_array.sum(), want)
