@@ -54,6 +54,7 @@ class Config:
     repeat: int = 5
     threads: int | None = None
     workdir: Path | None = None
+    scan_files: int | None = None  # files of the scan suite's archive (default: 20,000; 2,000 with quick)
 
     @property
     def reps(self) -> int:
@@ -139,8 +140,9 @@ def versions() -> dict[str, str | None]:
     """Versions of dicomfast and of every peer (None when absent)."""
     out = {d: version(d) for d in PEER_DISTS}
     try:
-        r = subprocess.run(["storescu", "--version"], capture_output=True, text=True, timeout=10, check=False)
-        out["dcmtk"] = (r.stdout.splitlines() or ["?"])[0].split("v")[-1].split(" ")[0] if r.returncode == 0 else None
+        r = subprocess.run(["dcmdump", "--version"], capture_output=True, text=True, timeout=10, check=False)
+        first = (r.stdout + r.stderr).splitlines()
+        out["dcmtk"] = first[0].split("v", 1)[-1].split(" ")[0] if first and "dcmtk" in first[0].lower() else None
     except (OSError, subprocess.TimeoutExpired):
         out["dcmtk"] = None
     return out

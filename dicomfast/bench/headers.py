@@ -17,18 +17,23 @@ TAGS = ("PatientName", "StudyInstanceUID", "Modality")
 
 
 def _readable(files: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Files dicomfast reads by header, and those it reads whole."""
+    """Files both dicomfast and pydicom (when installed) read by header, and those both read whole."""
     header, whole = [], []
+    check_pd = have("pydicom")
     for p in files:
         try:
-            dicomfast.dcmread(p, stop_before_pixels=True)
-        except (dicomfast.DicomError, OSError):
+            df_header([p])
+            if check_pd:
+                pd_header([p])
+        except Exception:
             continue
         header.append(p)
         try:
-            dicomfast.dcmread(p)
+            df_walk([p])
+            if check_pd:
+                pd_walk([p])
             whole.append(p)
-        except (dicomfast.DicomError, OSError):
+        except Exception:
             pass
     return header, whole
 
