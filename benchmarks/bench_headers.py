@@ -1,12 +1,13 @@
-"""pytest-benchmark suite for header reads (``pytest benchmarks --benchmark-only``), built on benchmarks.headers."""
+"""pytest-benchmark suite for header reads (``pytest benchmarks --benchmark-only``), on dicomfast.bench.headers."""
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks import headers
+from dicomfast.bench import headers
+from dicomfast.bench.core import public_files
 
-FILES = headers.file_list()
+FILES, WHOLE = headers._readable(public_files()[:120])
 
 
 @pytest.mark.parametrize("peer", ["dicomfast", "pydicom"])
@@ -19,4 +20,4 @@ def test_header_read(benchmark: pytest.FixtureRequest, peer: str) -> None:
 @pytest.mark.parametrize("peer", ["dicomfast", "pydicom"])
 def test_full_walk(benchmark: pytest.FixtureRequest, peer: str) -> None:
     fn = headers.df_walk if peer == "dicomfast" else headers.pd_walk
-    benchmark(fn, headers.full_read_list(FILES)[:50])
+    benchmark(fn, WHOLE[:50])

@@ -11,12 +11,9 @@ Inputs: the given files, by default the real files of pydicom's test files, pydi
 
 from __future__ import annotations
 
-import gc
 import io
-import statistics
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +22,7 @@ from typing import Any
 import numpy as np
 
 import dicomfast
-from dicomfast.bench.core import Config, Row
+from dicomfast.bench.core import Config, Row, measure
 
 CODECS = {
     "native": ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"],
@@ -69,17 +66,6 @@ def select_files(paths: list[Path], max_files: int) -> dict[str, list[tuple[Path
                 dicomfast.dcmwrite(buf, ds)
                 groups["deflate"].append((ds.pixel_array.size, p.with_suffix(".deflated.dcm"), buf.getvalue()))
     return {k: [(p, d) for _, p, d in sorted(v, key=lambda x: -x[0])[:max_files]] for k, v in groups.items()}
-
-
-def _median_time(fn: Callable[[], Any], repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _check(ref: np.ndarray, other: Any, lossy: bool) -> str:
@@ -200,7 +186,7 @@ def measure_codecs(
                     bad = _check(ref, out, codec in LOSSY)
                     if bad:
                         status[name] = f"mismatch: {bad}"
-                times[name] = times.get(name, 0.0) + _median_time(fn, repeat)
+                times[name] = times.get(name, 0.0) + measure(fn, repeat)
             if dicomsdl is not None and p not in sdl_files:
                 status.setdefault("dicomsdl", "crashes on some files: left out")
         row: dict[str, Any] = {"codec": codec, "files": len(items), "mpix": mpix}
