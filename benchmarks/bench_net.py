@@ -1,6 +1,6 @@
 """pytest-benchmark suite for the network client (``pytest benchmarks/bench_net.py --benchmark-only``).
 
-Built on :mod:`benchmarks.net`: DCMTK storescp and Orthanc on 127.0.0.1, dicomfast vs pynetdicom.
+Built on :mod:`dicomfast.bench.net`: DCMTK storescp and Orthanc on 127.0.0.1, dicomfast vs pynetdicom.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks import net as netbench
+from dicomfast.bench import net as netbench
 
 pytestmark = pytest.mark.network
 PEERS = ["dicomfast", "pynetdicom"]

@@ -1,7 +1,7 @@
-"""pytest-benchmark suite for series loading (``pytest benchmarks --benchmark-only``), built on benchmarks.volume.
+"""pytest-benchmark suite for series loading (``pytest benchmarks --benchmark-only``), on dicomfast.bench.volume.
 
 Runs on a small series by default (``DICOMFAST_BENCH_SLICES``, 40) so that it also runs as a test with
-``--benchmark-disable``; ``python -m benchmarks.volume`` gives the 300-slice side-by-side table.
+``--benchmark-disable``; ``dicomfast bench --suite volume`` gives the 300-slice side-by-side table.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import dicomfast
-from benchmarks import volume
+from dicomfast.bench import volume
 
 SLICES = int(os.environ.get("DICOMFAST_BENCH_SLICES", "40"))
 
@@ -28,8 +28,8 @@ def test_series_to_hu_volume(benchmark: pytest.FixtureRequest, series: list[Path
     if peer == "dicomfast":
         fn = volume.load_dicomfast
     else:
-        dist, fn = volume.PEERS[peer]
-        pytest.importorskip(dist)
+        module, fn = volume.PEERS[peer]
+        pytest.importorskip(module)
     arr = benchmark(fn, series)
     ref = dicomfast.read_series(series).array
     same = bool(np.array_equal(np.asarray(arr), ref))

@@ -7,8 +7,9 @@ inputs in turn, after a warm-up, and the report gives medians and ratios; each p
 against dicomfast's, so a fast wrong answer shows as a mismatch, not a win. A peer that is not installed is
 named in the report.
 
-Run ``dicomfast bench [PATH...] [--suite S ...] [--quick] [--json OUT]``: without paths, the public sets
-(pydicom's test files, pydicom-data and, from a checkout, ``../shared/corpus``).
+Run ``dicomfast bench [PATH...] [--suite S ...] [--quick] [--json OUT] [--workdir DIR]``: without paths, the
+public sets (pydicom's test files, pydicom-data and, from a checkout, ``../shared/corpus``). Generated inputs (the
+scan archive, the CT series) go to a temporary folder, or to ``--workdir`` where later runs reuse them.
 """
 
 from __future__ import annotations
@@ -141,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer files and repeats (a few minutes in all)")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (median reported)")
     ap.add_argument("--json", type=Path, default=None, help="write the results here (charts and .md beside it)")
+    ap.add_argument("--workdir", type=Path, default=None, help="keep generated inputs here and reuse them")
+    ap.add_argument("--scan-files", type=int, default=None, help=argparse.SUPPRESS)  # tests: a tiny archive
     args = ap.parse_args(argv)
     paths = expand(args.paths) if args.paths else public_files()
-    cfg = Config(paths=paths, quick=args.quick, repeat=args.repeat)
+    cfg = Config(paths=paths, quick=args.quick, repeat=args.repeat, workdir=args.workdir, scan_files=args.scan_files)
     t0 = time.perf_counter()
     rows, skipped = run_suites(args.suite or SUITES, cfg)
     info = {

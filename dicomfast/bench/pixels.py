@@ -40,32 +40,51 @@ CODECS = {
 LOSSY = {"JPEG 8-bit", "JPEG 12-bit", "J2K lossy", "JPEG XL"}
 
 
-def select_files(paths: list[Path], max_files: int) -> dict[str, list[tuple[Path, bytes]]]:
-    """The decodable files of each codec group (largest first), as (path, bytes)."""
-    groups: dict[str, list[tuple[int, Path, bytes]]] = {k: [] for k in CODECS}
+def select_files(
+    paths: list[Path], max_files: int, max_mpix: float | None = None
+) -> dict[str, list[tuple[Path, bytes]]]:
+    """The decodable files of each codec group (largest first), as (path, bytes).
+
+    Headers are read first (transfer syntax and size); only the candidates are decoded, largest first, until
+    ``max_files`` of a group decode.
+    """
+    candidates: dict[str, list[tuple[int, Path]]] = {k: [] for k in CODECS}
     for p in paths:
         try:
-            data = p.read_bytes()
-            ds = dicomfast.dcmread(data, force=True)
-            if 0x7FE00010 not in ds:
-                continue
+            ds = dicomfast.dcmread(p, force=True, stop_before_pixels=True)
             ts = ds.original_transfer_syntax
-            arr = ds.pixel_array
-        except (dicomfast.DicomError, OSError, ValueError):
+            size = int(ds.get("Rows") or 0) * int(ds.get("Columns") or 0) * ds.num_frames
+        except (dicomfast.DicomError, OSError, ValueError, TypeError):
+            continue
+        if size <= 0 or (max_mpix is not None and size > max_mpix * 1e6):
             continue
         for name, uids in CODECS.items():
             if ts in uids:
-                groups[name].append((arr.size, p, data))
+                candidates[name].append((size, p))
+    groups: dict[str, list[tuple[int, Path, bytes]]] = {k: [] for k in CODECS}
+    for name, items in candidates.items():
+        for size, p in sorted(items, key=lambda x: -x[0]):
+            if len(groups[name]) >= max_files:
+                break
+            try:
+                data = p.read_bytes()
+                ds = dicomfast.dcmread(data, force=True)
+                if 0x7FE00010 not in ds:
+                    continue
+                ds.pixel_array  # noqa: B018 - decodable
+            except (dicomfast.DicomError, OSError, ValueError):
+                continue
+            groups[name].append((size, p, data))
     if not groups["deflate"]:
         # No real file uses Deflated Image Frame Compression: compress the largest native ones.
-        for _, p, data in sorted(groups["native"], key=lambda x: -x[0])[:max_files]:
+        for _, p, data in groups["native"][:max_files]:
             ds = dicomfast.dcmread(data)
             if int(ds.BitsAllocated) in (8, 16):
                 ds.compress("DeflatedImageFrameCompression")
                 buf = io.BytesIO()
                 dicomfast.dcmwrite(buf, ds)
                 groups["deflate"].append((ds.pixel_array.size, p.with_suffix(".deflated.dcm"), buf.getvalue()))
-    return {k: [(p, d) for _, p, d in sorted(v, key=lambda x: -x[0])[:max_files]] for k, v in groups.items()}
+    return {k: [(p, d) for _, p, d in v] for k, v in groups.items()}
 
 
 def _check(ref: np.ndarray, other: Any, lossy: bool) -> str:
@@ -142,11 +161,11 @@ def dicomsdl_ok(items: list[tuple[Path, bytes]]) -> set[Path]:
 
 
 def measure_codecs(
-    paths: list[Path], repeat: int, max_files: int, codecs: list[str] | None = None
+    paths: list[Path], repeat: int, max_files: int, codecs: list[str] | None = None, max_mpix: float | None = None
 ) -> list[dict[str, Any]]:
     """Measure every codec group; return one dict per group (MPix/s per peer, statuses)."""
     warnings.simplefilter("ignore")
-    groups = select_files(paths, max_files)
+    groups = select_files(paths, max_files, max_mpix)
     rows = []
     try:
         import dicomsdl
@@ -199,7 +218,8 @@ def measure_codecs(
 
 def run(cfg: Config) -> list[Row]:
     """Run the suite: per codec, dicomfast on one thread against each peer, and all threads against one."""
-    raw = measure_codecs(cfg.paths, cfg.reps, 2 if cfg.quick else 6)
+    # --quick: one file of each codec, of at most 2 MPix in all
+    raw = measure_codecs(cfg.paths, cfg.reps, 1 if cfg.quick else 6, max_mpix=2.0 if cfg.quick else None)
     rows: list[Row] = []
     for r in raw:
         codec = r["codec"]

@@ -56,3 +56,33 @@ def test_markdown_marks_mismatches_and_missing_peers() -> None:
     assert "MISMATCH differs" in text
     assert "Not installed: dicomsdl" in text
     assert "Not run: not available (no peers)" in text
+
+
+def test_bench_quick_scan_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A tiny archive (200 copies of 5 real files, in --workdir) keeps this to seconds; no timing is asserted.
+    names = ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "JPEG2000.dcm", "US1_J2KR.dcm")
+    files = [get_testdata_file(n) for n in names]
+    out = tmp_path / "bench" / "result.json"
+    argv = ["bench", *files, "--quick", "--suite", "scan", "--repeat", "1", "--json", str(out)]
+    assert cli.main([*argv, "--scan-files", "200", "--workdir", str(tmp_path / "work")]) == 0
+    text = capsys.readouterr().out
+    assert "## scan" in text
+    assert "| scan 200 files, 12 tags + 4 UIDs, dicomfast " in text
+    data = json.loads(out.read_text())
+    assert "scan" not in data["skipped"]
+    rows = [r for r in data["rows"] if r["suite"] == "scan"]
+    peers = {r["peer"] for r in rows}
+    assert "pydicom, 2-process pool" in peers
+    assert "dicomfast 1 thread" in peers
+    assert any(p.startswith("dicomsdl") for p in peers)  # measured, or named as not installed
+    files_per_s = [r for r in rows if r["unit"] == "files/s"]
+    assert files_per_s
+    assert all(r["ours"] > 0 and r["items"] == 200 for r in files_per_s)
+    pd_row = next(r for r in files_per_s if r["peer"] == "pydicom, 2-process pool")
+    assert pd_row["peer_value"] > 0
+    assert pd_row["mismatch"] == ""  # the same 16 values from pydicom as in dicomfast's table
+    rss = [r for r in rows if r["unit"] == "MB"]
+    assert rss
+    assert all(r["ours"] > 0 and r["peer_value"] > 0 for r in rss)
+    # The archive was made in --workdir (and is kept there for the next run).
+    assert sum(1 for p in (tmp_path / "work" / "archive-200").rglob("*.dcm")) == 200

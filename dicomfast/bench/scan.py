@@ -1,0 +1,595 @@
+"""Suite ``scan``: a synthetic archive to one row per file, dicomfast vs a pydicom pool vs a dicomsdl loop.
+
+One archive (:mod:`dicomfast.bench.archive`: copies of real files with new UIDs in nested folders; 20,000
+files, about 2,000 with ``--quick``), the same 12 tags for every peer plus the four UIDs of the fixed columns:
+
+- dicomfast: ``dicomfast.scan(root, tags=TAGS, threads=N)``, the whole walk + read + table, on 1 and N threads;
+- pydicom: ``dcmread(p, stop_before_pixels=True, specific_tags=...)`` and the values, in a 2-process
+  ``multiprocessing`` pool over the walked file list (the walk is not timed);
+- dicomsdl: ``open_file(p, load_until=...)`` and the values, one process.
+
+Each peer's values are compared with dicomfast's table, file by file; a difference is a mismatch in the
+report. "files per CPU-second" divides by the CPU time the scan used (user + system, the pool's workers for
+pydicom): a per-core rate that other processes on a shared machine distort less than wall time.
+Peak RSS is measured in a fresh child process for batches consumed and dropped, batches streamed to a
+Parquet file and the whole table in memory (and, in the full run, for a million rows: the archive's files
+listed 50 times over).
+"""
+
+from __future__ import annotations
+
+import datetime
+import multiprocessing
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import dicomfast
+from dicomfast.bench.archive import Source, archive, sources
+from dicomfast.bench.core import Config, Row, have
+
+TAGS = [
+    "PatientID",
+    "PatientName",
+    "StudyDate",
+    "StudyDescription",
+    "Modality",
+    "SeriesNumber",
+    "InstanceNumber",
+    "Rows",
+    "Columns",
+    "PixelSpacing",
+    "SliceThickness",
+    "ImagePositionPatient",
+]
+FIXED = ["SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"]
+ALL = TAGS + FIXED
+FULL_FILES = 20_000
+QUICK_FILES = 2_000
+SDL_LOAD_UNTIL = 0x00280031  # just after (0028,0030) Pixel Spacing, the largest tag wanted
+
+# CPU seconds of the timed runs, per peer (filled by the functions below).
+CPU: dict[int | str, list[float]] = {}
+
+
+def walk(root: Path) -> list[str]:
+    """The files under ``root``, depth first by name (dicomfast.scan's order)."""
+    out: list[str] = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        out.extend(os.path.join(d, f) for f in sorted(files))
+    return out
+
+
+def _self_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+# ------------------------------------------------------------------------------------------------ peers
+
+
+def df_table(root: Path | Sequence[str], threads: int | None) -> Any:
+    """dicomfast: the scan's table (``pyarrow.Table``)."""
+    return dicomfast.scan(root, tags=TAGS, threads=threads)
+
+
+def df_scan(root: Path | Sequence[str], threads: int) -> int:
+    """dicomfast: scan ``root`` on ``threads`` threads; the number of rows (CPU time kept in :data:`CPU`)."""
+    c0 = _self_cpu()
+    t = df_table(root, threads)
+    CPU.setdefault(threads, []).append(_self_cpu() - c0)
+    return int(t.num_rows)
+
+
+_PD_TAGS: list[Any] = []
+
+
+def _pd_init() -> None:
+    """Initialiser of a pydicom worker: the tags to read."""
+    import pydicom
+
+    warnings.simplefilter("ignore")
+    _PD_TAGS[:] = [pydicom.datadict.tag_for_keyword(k) for k in ALL]
+
+
+def _pd_one(path: str) -> tuple[Any, ...]:
+    """pydicom: one file's values (path first), or ``(path, error)``."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_PD_TAGS)
+        return (path, *(_plain(ds.get(k)) for k in ALL))
+    except Exception as e:
+        return (path, repr(e))
+
+
+def _plain(v: Any) -> Any:
+    """A value pickled cheaply across the pool (pydicom's types as str, float, int, list)."""
+    if v is None or (isinstance(v, (str, int, float)) and type(v) in (str, int, float)):
+        return v
+    if isinstance(v, (list, tuple)) or type(v).__name__ == "MultiValue":
+        return [_plain(x) for x in v]
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, int):
+        return int(v)
+    return str(v)
+
+
+def _pool_cpu(pool: Any) -> float | None:
+    """CPU seconds used so far by a pool's worker processes (None without psutil)."""
+    if not have("psutil"):
+        return None
+    import psutil
+
+    total = 0.0
+    for proc in pool._pool:  # the worker processes of a multiprocessing pool
+        t = psutil.Process(proc.pid).cpu_times()
+        total += t.user + t.system
+    return total
+
+
+def pd_pool(files: list[str], pool: Any) -> list[tuple[Any, ...]]:
+    """pydicom: every file's values, through ``pool``."""
+    chunk = max(1, min(256, len(files) // 16))  # small archives: still spread over both workers
+    return list(pool.map(_pd_one, files, chunksize=chunk))
+
+
+def pd_loop(files: list[str]) -> list[tuple[Any, ...]]:
+    """pydicom: every file's values, in this process."""
+    if not _PD_TAGS:
+        _pd_init()
+    return [_pd_one(p) for p in files]
+
+
+def pd_context() -> Any:
+    """The multiprocessing context of the pydicom pool (fork where the platform has it)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def sdl_values(files: list[str]) -> list[tuple[Any, ...]]:
+    """dicomsdl: every file's values (path first), one process (CPU time kept in :data:`CPU`)."""
+    import dicomsdl
+
+    c0 = _self_cpu()
+    dicomsdl.set_loglevel(dicomsdl.LogLevel.DISABLE)  # its charset warnings would flood stderr
+    rows: list[tuple[Any, ...]] = []
+    for p in files:
+        try:
+            ds = dicomsdl.open_file(p, load_until=SDL_LOAD_UNTIL)
+            rows.append((p, *(getattr(ds, k, None) for k in ALL)))
+        except Exception as e:
+            rows.append((p, repr(e)))
+    CPU.setdefault("sdl", []).append(_self_cpu() - c0)
+    return rows
+
+
+def sdl_loop(files: list[str]) -> int:
+    """dicomsdl: read every file's values; the number of rows."""
+    return len(sdl_values(files))
+
+
+SDL_PROBE = """
+import sys, dicomsdl
+dicomsdl.set_loglevel(dicomsdl.LogLevel.DISABLE)
+keys = sys.argv[1].split(",")
+for line in sys.stdin:
+    p = line.rstrip("\\n")
+    print(p, flush=True)
+    try:
+        ds = dicomsdl.open_file(p, load_until=int(sys.argv[2]))
+        [getattr(ds, k, None) for k in keys]
+    except Exception:
+        pass
+print("\\0done", flush=True)
+"""
+
+
+def sdl_safe(srcs: list[Source], timeout: float = 120) -> tuple[list[Source], list[Source]]:
+    """The sources dicomsdl reads without killing its process, probed in one child process.
+
+    The child prints each path before it reads it; when it dies, the last path printed is the culprit, and
+    a new child goes on from the next one.
+
+    Returns
+    -------
+    tuple[list[Source], list[Source]]
+        ``(safe, crashed)``.
+    """
+    todo = list(srcs)
+    crashed: list[Source] = []
+    while todo:
+        try:
+            r = subprocess.run(
+                [sys.executable, "-c", SDL_PROBE, ",".join(ALL), str(SDL_LOAD_UNTIL)],
+                input="".join(f"{s.path}\n" for s in todo),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            out = r.stdout.splitlines()
+        except subprocess.TimeoutExpired as e:
+            raw = e.stdout or b""
+            out = (raw.decode() if isinstance(raw, bytes) else raw).splitlines()
+        if "\0done" in out:
+            break
+        printed = [line for line in out if line]
+        if not printed:  # the child died before the first file: dicomsdl itself is broken
+            return [], list(srcs)
+        k = next(i for i, s in enumerate(todo) if str(s.path) == printed[-1])
+        crashed.append(todo[k])
+        todo = todo[k + 1 :]
+    bad = {id(s) for s in crashed}
+    return [s for s in srcs if id(s) not in bad], crashed
+
+
+# ------------------------------------------------------------------------------------------------ checks
+
+
+NUMERIC = {
+    "SeriesNumber",
+    "InstanceNumber",
+    "Rows",
+    "Columns",
+    "PixelSpacing",
+    "SliceThickness",
+    "ImagePositionPatient",
+}
+
+
+def _norm(key: str, v: Any) -> Any:
+    """A value in a form comparable across the peers (their types, padding and raw bytes set aside)."""
+    if isinstance(v, (bytes, bytearray)):  # dicomsdl gives raw bytes where it does not know the charset
+        v = bytes(v).decode("latin-1")
+    if v is None or v == "" or v == []:
+        return ""
+    if isinstance(v, datetime.date):
+        return v.strftime("%Y%m%d")
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (int, float)):
+        return f"{float(v):.6g}"
+    if isinstance(v, (list, tuple)) or type(v).__name__ in ("MultiValue", "ndarray"):
+        items = tuple(_norm(key, x) for x in v)
+        return items[0] if len(items) == 1 else items
+    s = str(v).strip(" \0")
+    if "\\" in s:
+        return _norm(key, s.split("\\"))
+    if key.endswith("Date"):
+        s = s.replace(".", "")
+        try:  # dicomfast's date column holds null for a value that is no date ("00000000")
+            datetime.date(int(s[:4]), int(s[4:6]), int(s[6:8]))
+        except ValueError:
+            return ""
+        return s
+    if key == "PatientName":
+        return s.rstrip("=^")  # trailing empty components and groups
+    if key in NUMERIC:
+        try:
+            return f"{float(s):.6g}"
+        except ValueError:
+            return s
+    return s
+
+
+def table_values(table: Any) -> dict[str, tuple[Any, ...]]:
+    """Dicomfast's table as ``{path: normalised values}`` (None for a file it could not read)."""
+    cols = {k: table.column(k).to_pylist() for k in ("path", "ok", *ALL)}
+    out: dict[str, tuple[Any, ...]] = {}
+    for i, p in enumerate(cols["path"]):
+        out[p] = tuple(_norm(k, cols[k][i]) for k in ALL) if cols["ok"][i] else None  # type: ignore[assignment]
+    return out
+
+
+def compare(ours: dict[str, tuple[Any, ...]], theirs: list[tuple[Any, ...]]) -> tuple[str, str]:
+    """How a peer's rows differ from dicomfast's.
+
+    Parameters
+    ----------
+    ours
+        :func:`table_values` of dicomfast's table.
+    theirs
+        The peer's rows: ``(path, *values)``, or ``(path, error)`` for a file it could not read.
+
+    Returns
+    -------
+    tuple[str, str]
+        ``(mismatch, note)``: the mismatch, e.g. ``"3 of 2,000 files differ (StudyDate 3)"``, "" when the
+        values agree; the note counts the files the peer raised an error on, and those where the only
+        difference is an empty value that the peer gives as 0 (a convention, not a wrong value).
+    """
+    bad = 0
+    zero = 0
+    missing = 0
+    refused = 0
+    by_tag: dict[str, int] = {}
+    for row in theirs:
+        path, values = row[0], row[1:]
+        mine = ours.get(path)
+        if len(values) != len(ALL) or mine is None:
+            if len(values) != len(ALL) and mine is not None:
+                refused += 1  # the peer raised an error on a file dicomfast reads
+            elif len(values) == len(ALL) and mine is None:
+                missing += 1
+            continue
+        diff = [(k, a, _norm(k, b)) for k, a, b in zip(ALL, mine, values, strict=True) if a != _norm(k, b)]
+        real = [k for k, a, b in diff if not (a == "" and b == "0")]
+        if real:
+            bad += 1
+            for k in real:
+                by_tag[k] = by_tag.get(k, 0) + 1
+        elif diff:
+            zero += 1
+    parts = []
+    if bad:
+        tags = ", ".join(f"{k} {n}" for k, n in sorted(by_tag.items(), key=lambda x: -x[1])[:3])
+        parts.append(f"{bad:,} of {len(theirs):,} files differ ({tags})")
+    if missing:
+        parts.append(f"{missing:,} files dicomfast could not read")
+    if len(theirs) != len(ours):
+        parts.append(f"{len(theirs):,} rows for {len(ours):,} files")
+    notes = []
+    if refused:
+        notes.append(f"{refused:,} files the peer raised an error on")
+    if zero:
+        notes.append(f"{zero:,} files: an empty IS/DS value given as 0")
+    return "; ".join(parts), "; ".join(notes)
+
+
+# ------------------------------------------------------------------------------------------------ timing
+
+
+def timed(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> tuple[float, Any]:
+    """Median wall time of ``fn()`` over ``repeat`` runs after ``warmup`` runs, and the last result."""
+    out = None
+    for _ in range(warmup):
+        out = fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def _cpu_median(key: int | str, repeat: int) -> float | None:
+    vals = CPU.get(key, [])[-repeat:]
+    return statistics.median(vals) if vals else None
+
+
+RSS_CODE = """
+import resource, sys, dicomfast, pyarrow as pa, pyarrow.parquet as pq
+from dicomfast.scan import schema
+from dicomfast import _native
+root, mode, out, times, bs, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[5]), int(sys.argv[6]), \
+    int(sys.argv[7])
+tags = sys.argv[4].split(",")
+# times > 1: the archive's files listed that many times over (a larger archive without the disk space).
+entries = _native.list_files([root]) * times if times > 1 else None
+batches = dicomfast.scan_batches([root], tags, threads=threads, batch_size=bs, _entries=entries)
+if mode == "parquet":
+    n = 0
+    with pq.ParquetWriter(out, schema(tags), compression="zstd") as w:
+        for b in batches:
+            w.write_batch(b)
+            n += b.num_rows
+elif mode == "batches":
+    n = sum(b.num_rows for b in batches)
+else:
+    n = pa.Table.from_batches(list(batches)).num_rows
+# VmHWM is the peak of this process image (ru_maxrss would carry the parent's peak across fork + exec).
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+print(n, int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss(root: Path, mode: str, times: int = 1, batch_size: int = 16384, threads: int = 2) -> tuple[int, float]:
+    """Rows and peak RSS (MB) of a scan of ``root`` in a fresh process.
+
+    Parameters
+    ----------
+    root
+        The archive.
+    mode
+        ``"batches"`` (consumed and dropped), ``"parquet"`` (streamed to a file) or ``"table"`` (kept whole).
+    times
+        List the archive's files this many times over (more rows without more disk).
+    batch_size
+        Rows per batch.
+    threads
+        Scan threads.
+
+    Returns
+    -------
+    tuple[int, float]
+        ``(rows, peak RSS in MB)``.
+    """
+    with tempfile.TemporaryDirectory(prefix="dicomfast-rss-") as tmp:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                RSS_CODE,
+                str(root),
+                mode,
+                str(Path(tmp) / "rss.parquet"),
+                ",".join(TAGS),
+                str(times),
+                str(batch_size),
+                str(threads),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    return int(out[0]), int(out[1]) / 1024
+
+
+# ------------------------------------------------------------------------------------------------ suite
+
+
+def archive_files(cfg: Config) -> int:
+    """Files of the suite's archive: ``cfg.scan_files``, else 2,000 with ``--quick`` and 20,000 without."""
+    n = getattr(cfg, "scan_files", None)
+    return int(n) if n else (QUICK_FILES if cfg.quick else FULL_FILES)
+
+
+def run(cfg: Config) -> list[Row]:
+    """Run the suite."""
+    warnings.simplefilter("ignore")
+    n_files = archive_files(cfg)
+    threads = cfg.threads or os.cpu_count() or 1
+    srcs = sources(cfg.paths)
+    if not srcs:
+        return [Row("scan", "archive scan", "(no source file for the archive)", "files/s", None, None, True)]
+    crashed: list[Source] = []
+    if have("dicomsdl"):
+        srcs, crashed = sdl_safe(srcs)
+    note_src = f"archive of {len(srcs)} real files copied with new UIDs" + (
+        f"; {len(crashed)} source files that crash dicomsdl left out" if crashed else ""
+    )
+    rows: list[Row] = []
+    CPU.clear()
+    with archive(cfg, n_files, srcs) as root:
+        files = walk(root)
+        n = len(files)
+        size = sum(os.path.getsize(p) for p in files)
+        note = f"{note_src}; {size / 1e6:,.0f} MB"
+        work = f"scan {n:,} files, {len(TAGS)} tags + 4 UIDs"
+        reps = cfg.reps
+        t1, _ = timed(lambda: df_scan(root, 1), reps)
+        tn, _ = timed(lambda: df_scan(root, threads), reps)
+        ours = table_values(df_table(root, threads))
+        cpu1 = _cpu_median(1, reps)
+        s_threads = f"{threads} thread{'s' if threads > 1 else ''}"
+
+        # pydicom, in a 2-process pool
+        if have("pydicom"):
+            with pd_context().Pool(2, initializer=_pd_init) as pool:
+                pd_cpu: list[float] = []
+
+                def pd_timed() -> list[tuple[Any, ...]]:
+                    c0 = _pool_cpu(pool)
+                    out = pd_pool(files, pool)
+                    c1 = _pool_cpu(pool)
+                    if c0 is not None and c1 is not None:
+                        pd_cpu.append(c1 - c0)
+                    return out
+
+                pd_reps = max(1, reps // 2)
+                t_pd, pd_rows = timed(pd_timed, pd_reps)
+            mismatch, pd_note = compare(ours, pd_rows)
+            rows.append(
+                Row(
+                    "scan",
+                    f"{work}, dicomfast {s_threads}",
+                    "pydicom, 2-process pool",
+                    "files/s",
+                    n / t_pd,
+                    n / tn,
+                    True,
+                    n,
+                    note="; ".join(x for x in (note, pd_note) if x),
+                    mismatch=mismatch,
+                )
+            )
+            pd_c = statistics.median(pd_cpu[-pd_reps:]) if pd_cpu else None
+            if pd_c and cpu1:
+                rows.append(
+                    Row(
+                        "scan",
+                        f"{work}: files per CPU-second, dicomfast 1 thread",
+                        "pydicom, 2-process pool",
+                        "files/CPU-s",
+                        n / pd_c,
+                        n / cpu1,
+                        True,
+                        n,
+                        note="CPU time of the pool's workers",
+                    )
+                )
+        else:
+            rows.append(
+                Row("scan", f"{work}, dicomfast {s_threads}", "pydicom (not installed)", "files/s", None, n / tn)
+            )
+
+        # dicomsdl, one process
+        if have("dicomsdl"):
+            t_sdl, sdl_rows = timed(lambda: sdl_values(files), max(1, reps // 2))
+            mismatch, sdl_note = compare(ours, sdl_rows)
+            if crashed:
+                sdl_note = "; ".join(
+                    x for x in (f"{len(crashed)} source files crash dicomsdl: left out of the archive", sdl_note) if x
+                )
+            rows.append(
+                Row(
+                    "scan",
+                    f"{work}, dicomfast 1 thread",
+                    "dicomsdl loop, 1 process",
+                    "files/s",
+                    n / t_sdl,
+                    n / t1,
+                    True,
+                    n,
+                    note=sdl_note,
+                    mismatch=mismatch,
+                )
+            )
+            sdl_c = _cpu_median("sdl", max(1, reps // 2))
+            if sdl_c and cpu1:
+                rows.append(
+                    Row(
+                        "scan",
+                        f"{work}: files per CPU-second, dicomfast 1 thread",
+                        "dicomsdl loop, 1 process",
+                        "files/CPU-s",
+                        n / sdl_c,
+                        n / cpu1,
+                        True,
+                        n,
+                    )
+                )
+        else:
+            rows.append(Row("scan", f"{work}, dicomfast 1 thread", "dicomsdl (not installed)", "files/s", None, n / t1))
+
+        rows.append(
+            Row("scan", f"{work}, dicomfast {s_threads}", "dicomfast 1 thread", "files/s", n / t1, n / tn, True, n)
+        )
+        rows += _rss_rows(root, n, cfg)
+    return rows
+
+
+def _rss_rows(root: Path, n: int, cfg: Config) -> list[Row]:
+    """Peak RSS in a child process: batches consumed, batches to Parquet, against the whole table."""
+    if not have("pyarrow"):
+        return []
+    rows = []
+    sets = [(1, f"{n:,} files")]
+    if not cfg.quick:
+        sets.append((50, f"{n * 50:,} rows (the {n:,} files listed 50 times)"))
+    for times, label in sets:
+        try:
+            _, table_mb = peak_rss(root, "table", times)
+            _, batches_mb = peak_rss(root, "batches", times)
+            _, parquet_mb = peak_rss(root, "parquet", times) if times == 1 else (0, None)
+        except (subprocess.CalledProcessError, ValueError, IndexError) as e:
+            rows.append(Row("scan", f"peak RSS, {label}", "whole table", "MB", None, None, note=f"failed: {e}"))
+            continue
+        work = f"peak RSS of a scan, {label}, 2 threads (child process)"
+        rows.append(
+            Row("scan", work + ": 16,384-row batches consumed", "whole table in memory", "MB", table_mb, batches_mb)
+        )
+        if parquet_mb is not None:
+            rows.append(Row("scan", work + ": batches to Parquet", "whole table in memory", "MB", table_mb, parquet_mb))
+    return rows
