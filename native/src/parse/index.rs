@@ -171,6 +171,11 @@ pub struct Parser<'a> {
     pub stopped_early: bool,
     /// Faults recorded in lenient mode.
     pub errors: Vec<Error>,
+    /// The encoding given is authoritative: the top level is not sniffed for explicit / implicit VR.
+    pub trust_syntax: bool,
+    /// The first non-zero byte at or after some offset, remembered so that runs of zero elements are
+    /// scanned once, not once per element.
+    next_nonzero: Option<(usize, usize)>,
     /// Lenient mode met a fault it cannot read around: everything stops.
     abort: bool,
 }
@@ -201,8 +206,24 @@ impl<'a> Parser<'a> {
             needs_more: false,
             stopped_early: false,
             errors: Vec::new(),
+            trust_syntax: false,
             abort: false,
+            next_nonzero: None,
         }
+    }
+
+    /// Whether every byte of `pos..limit` is zero (trailing padding), in amortised constant time.
+    fn zero_from(&mut self, pos: usize, limit: usize) -> bool {
+        if let Some((from, nz)) = self.next_nonzero
+            && from <= pos
+            && pos <= nz
+        {
+            return nz >= limit;
+        }
+        let rest = self.buf.get(pos..limit).unwrap_or_default();
+        let nz = rest.iter().position(|&b| b != 0).map_or(limit, |i| pos + i);
+        self.next_nonzero = Some((pos, nz));
+        nz >= limit
     }
 
     /// In lenient mode, records `e` and says where to resume: `Some(end)` of a defined-length container, or
@@ -277,7 +298,11 @@ impl<'a> Parser<'a> {
     /// # Errors
     /// `Error::Parse` / `Error::Limit` on malformed structure.
     pub fn parse_top(&mut self, pos: usize, explicit: bool) -> Result<(Dataset, ParseOutcome)> {
-        let explicit = self.sniff_explicit(pos, explicit, false);
+        let explicit = if self.trust_syntax {
+            explicit
+        } else {
+            self.sniff_explicit(pos, explicit, false)
+        };
         let (ds, end) = self.parse_dataset(pos, End::TopLevel, explicit, 0)?;
         Ok((
             ds,
@@ -414,7 +439,7 @@ impl<'a> Parser<'a> {
                     break Ok(());
                 }
             }
-            if top && tag == Tag(0, 0) && self.buf.get(pos..limit).is_some_and(|r| r.iter().all(|&b| b == 0)) {
+            if top && tag == Tag(0, 0) && self.zero_from(pos, limit) {
                 // Trailing zero padding after the last element (seen in real files): nothing more to read.
                 pos = limit;
                 break Ok(());
@@ -565,10 +590,10 @@ impl<'a> Parser<'a> {
                 && !tag.is_private()
                 && len < 0xFFFF
                 && dictionary::lookup(tag).is_some_and(|e| e.vr == VR::SQ));
-        // An implicit VR element the dictionary calls SQ that does not start with an Item holds something
-        // else (seen: a CS string in (0040,A170)): keep its bytes as UN rather than failing.
-        let as_sequence =
-            as_sequence && !(vr == VR::SQ && !el_explicit && len >= 4 && self.tag_at(value_offset) != Some(Tag::ITEM));
+        // An implicit VR element (or an explicit UN) the dictionary calls SQ that does not start with an Item
+        // holds something else (seen: a CS string in (0040,A170)): keep its bytes as UN rather than failing.
+        let as_sequence = as_sequence
+            && !((vr == VR::UN || !el_explicit) && len >= 4 && self.tag_at(value_offset) != Some(Tag::ITEM));
         if !as_sequence && vr == VR::SQ {
             vr = VR::UN;
         }

@@ -131,9 +131,10 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     // "DICM" are data (seen in the wild), and the file has no preamble.
     let has_preamble = data.get(128..132) == Some(b"DICM")
         && !(data.get(132..134) != Some(&[0x02, 0x00])
-            && data
-                .get(0..2)
-                .is_some_and(|g| g[1] == 0x00 && g[0] % 2 == 0 && g[0] != 0));
+            && data.get(0..2).is_some_and(|g| {
+                // an even group number below 0x0100, little or big endian
+                (g[1] == 0x00 && g[0] % 2 == 0 && g[0] != 0) || (g[0] == 0x00 && g[1] % 2 == 0 && g[1] != 0)
+            }));
     let mut pos = 0usize;
     if has_preamble {
         pos = 132;
@@ -242,6 +243,9 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     }
     let mut p = Parser::new(data, encoding.big_endian, opts);
     p.partial = partial;
+    // A bare data set read with the caller's transfer syntax (received over the network) is encoded as
+    // that syntax says; otherwise the first element may correct the file meta, as pydicom lets it.
+    p.trust_syntax = meta.elements.is_empty() && opts.transfer_syntax.is_some();
     let result = p.parse_top(pos, encoding.explicit_vr);
     let (ds, outcome) = match result {
         Ok(r) => r,

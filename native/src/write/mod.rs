@@ -72,10 +72,12 @@ fn put_u32(out: &mut Vec<u8>, v: u32, be: bool) {
 /// # Errors
 /// A value too long for a 16-bit length field of an explicit VR header.
 pub fn put_header(out: &mut Vec<u8>, tag: Tag, vr: VR, len: u32, syntax: Syntax) -> Result<()> {
-    let be = syntax.big_endian && tag.0 != 0x0002;
+    // (the file meta is encoded on its own, always explicit VR little endian; a group 0002 element met
+    // inside a data set follows the data set's encoding like any other)
+    let be = syntax.big_endian;
     put_u16(out, tag.0, be);
     put_u16(out, tag.1, be);
-    if syntax.explicit || tag.0 == 0x0002 {
+    if syntax.explicit {
         out.extend_from_slice(vr.as_str().as_bytes());
         if vr.has_long_header() {
             out.extend_from_slice(&[0, 0]);
@@ -200,9 +202,7 @@ fn encode_element(src: &Source<'_>, el: &Element, chain: &[&Dataset], dst: Synta
             put_header(out, el.tag, vr, len, dst)?;
             let start = out.len();
             out.extend_from_slice(bytes);
-            let be_src = src.syntax.big_endian && el.tag.0 != 0x0002;
-            let be_dst = dst.big_endian && el.tag.0 != 0x0002;
-            if be_src != be_dst
+            if src.syntax.big_endian != dst.big_endian
                 && let Some(slice) = out.get_mut(start..)
             {
                 swap_words(slice, swap_size(vr));
