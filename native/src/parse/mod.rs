@@ -163,7 +163,9 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     let (meta, after_meta) = {
         let mut p = Parser::new(data, false, &meta_opts);
         p.partial = partial;
-        let r = if data.get(pos..pos + 2) == Some(&[0x02, 0x00]) {
+        // A bare data set read with the caller's transfer syntax has no file meta to look for.
+        let bare = pos == 0 && opts.transfer_syntax.is_some();
+        let r = if !bare && data.get(pos..pos + 2) == Some(&[0x02, 0x00]) {
             p.parse_group(pos, 0x0002)?
         } else {
             (Dataset::default(), pos)

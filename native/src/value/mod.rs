@@ -288,6 +288,9 @@ pub fn effective_vr(buf: &[u8], el: &Element, ancestors: &[&Dataset], big_endian
         if el.vr != VR::UN || el.value_len >= 0xFFFF || entry.vr == VR::UN {
             return el.vr;
         }
+        if entry.vr == VR::SQ && !matches!(el.body, Body::Sequence(_)) {
+            return VR::UN; // its bytes are not items: keep them as UN
+        }
         if !entry.vr_spec.contains(" or ") {
             return entry.vr;
         }

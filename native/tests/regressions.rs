@@ -1,0 +1,300 @@
+//! Regression tests from fuzzing (STYLE.md §8): every input a fuzz target or the mutation test found to break an
+//! invariant is saved under `tests/data/regressions/` and replayed here.
+//!
+//! - `saved_inputs_parse_and_decode_without_panic`: each saved input goes through what the `parse` fuzz target
+//!   does (strict and lenient, forced or not, every value decoded).
+//! - One named test per bug, `#[ignore]`d with the reason while the bug is open; remove the `ignore` with the fix.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use _native::parse::{self, Body, Dataset, ParsedFile, ReadOptions};
+use _native::value;
+use _native::write::{self, Source, Syntax};
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/regressions")
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(data_dir().join(name)).expect("saved regression input")
+}
+
+fn walk<'a>(buf: &[u8], ds: &'a Dataset, ancestors: &mut Vec<&'a Dataset>, be: bool) -> usize {
+    ancestors.insert(0, ds);
+    let charsets = value::charsets_for(buf, ancestors);
+    let mut n = 0;
+    for el in &ds.elements {
+        n += 1;
+        assert!(
+            el.value_range().end <= buf.len(),
+            "{}: value outside the buffer",
+            el.tag
+        );
+        match &el.body {
+            Body::Primitive => {
+                let vr = value::effective_vr(buf, el, ancestors, be);
+                let _ = value::decode(buf, el, vr, be, &charsets);
+            }
+            Body::Sequence(items) => {
+                for item in items {
+                    n += walk(buf, &item.dataset, ancestors, be);
+                }
+            }
+            Body::Fragments(_) => {}
+        }
+    }
+    ancestors.remove(0);
+    n
+}
+
+fn touch(p: &ParsedFile) -> usize {
+    walk(p.bytes(), &p.dataset, &mut Vec::new(), p.encoding.big_endian)
+}
+
+#[test]
+fn saved_inputs_parse_and_decode_without_panic() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(data_dir()).expect("tests/data/regressions") {
+        let path = entry.expect("dir entry").path();
+        let data = std::fs::read(&path).expect("read");
+        for (force, lenient) in [(false, false), (true, false), (false, true), (true, true)] {
+            let opts = ReadOptions {
+                force,
+                lenient,
+                ..ReadOptions::default()
+            };
+            if let Ok(p) = parse::parse(Arc::new(data.clone()), &opts) {
+                touch(&p);
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen > 0, "no saved inputs");
+}
+
+/// Encodes the data set of `data` (read with `force`) in explicit VR big endian, as a bare data set.
+fn to_big_endian(data: Vec<u8>) -> (usize, Vec<u8>) {
+    let opts = ReadOptions {
+        force: true,
+        ..ReadOptions::default()
+    };
+    let p = parse::parse(Arc::new(data), &opts).expect("the input parses");
+    let src = Source {
+        buf: p.bytes(),
+        syntax: Syntax {
+            explicit: p.dataset.explicit_vr,
+            big_endian: p.encoding.big_endian,
+        },
+    };
+    let mut out = Vec::new();
+    let be = Syntax {
+        explicit: true,
+        big_endian: true,
+    };
+    write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), be, &mut out).expect("encodes");
+    (touch(&p), out)
+}
+
+/// Found by `write_roundtrip` on the first seed it tried (a mammography header from the shared corpus, its
+/// first 862 bytes): encoded as a bare explicit VR big endian data set, bytes 128..132 happen to be "DICM"
+/// (the end of (0008,1010) 'Station Name' "DICMA1"). `parse_inner` then takes the data set for a Part 10 file
+/// with a preamble, because its "is byte 0 a plausible element?" check only knows little endian groups
+/// (`g[1] == 0x00 && g[0] % 2 == 0`): big endian group 0008 is `00 08`. The read fails ("The value length
+/// 272518223 exceeds the 722 bytes remaining ... element (4131,0008) at byte 132").
+///
+/// Fixed in 11f285d, as proposed:
+/// Fix (parse/mod.rs, `parse_inner`): when `opts.transfer_syntax` names the syntax of a bare data set, skip
+/// the preamble test; and accept a big endian group at byte 0 as plausible too
+/// (`g[0] == 0x00 && g[1] % 2 == 0 && g[1] != 0`).
+#[test]
+fn bare_dataset_with_dicm_at_byte_128_big_endian() {
+    let (n, out) = to_big_endian(read("write_roundtrip_dicm_at_128_big_endian.dcm"));
+    assert_eq!(out.get(128..132), Some(&b"DICM"[..]));
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
+        ..ReadOptions::default()
+    };
+    let back = parse::parse(Arc::new(out), &opts).expect("the big endian data set parses");
+    assert_eq!(touch(&back), n);
+}
+
+/// The same bug without a file: a bare explicit VR big endian data set whose (0008,0080) 'Institution Name'
+/// puts "DICM" at byte 128.
+#[test]
+fn bare_dataset_with_dicm_at_byte_128_synthetic() {
+    // (0008,0080) LO, 8-byte header, then 120 bytes of value before "DICM" and 4 more: 128 bytes of value.
+    let mut value = vec![b'X'; 120];
+    value.extend_from_slice(b"DICMDICM");
+    let mut data = vec![0x00, 0x08, 0x00, 0x80, b'L', b'O', 0x00, 0x80];
+    data.extend_from_slice(&value);
+    assert_eq!(data.get(128..132), Some(&b"DICM"[..]));
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
+        ..ReadOptions::default()
+    };
+    let p = parse::parse(Arc::new(data), &opts).expect("parses");
+    assert_eq!(p.dataset.elements.len(), 1);
+}
+
+/// Found by `write_roundtrip` (seed: an implicit VR SR file of pydicom-data, cut to 10 kB). In implicit VR,
+/// an element of a tag the dictionary types SQ whose value is not a sequence of items — here
+/// (0040,A170) 'Purpose of Reference Code Sequence' holding the 10 bytes "NAMED TYPE" — is read as UN bytes.
+/// Transcoded to explicit VR it is written as UN, as it should; but reading explicit UN of a known public tag
+/// switches to the dictionary VR (pydicom's `replace_un_with_known_vr`) and, for SQ, parses the value as items
+/// with no fallback: "Expected an Item (FFFE,E000) in the sequence, found (414E,454D)". So a file dicomfast
+/// reads and writes cannot be read back (strict), and lenient reading drops the value.
+///
+/// Fixed in 11f285d, as proposed:
+/// Fix (parse/index.rs): when an explicit UN value of a tag whose dictionary VR is SQ does not parse as items,
+/// keep it as a UN primitive, as the implicit VR path does.
+#[test]
+fn explicit_un_of_a_sequence_tag_that_is_not_items() {
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
+        ..ReadOptions::default()
+    };
+    let p = parse::parse(Arc::new(read("explicit_un_of_sequence_tag_not_items.bin")), &opts).expect("reads");
+    let el = p.dataset.elements.first().expect("one element");
+    assert!(matches!(el.body, Body::Primitive));
+    assert_eq!(p.bytes().get(el.value_range()), Some(&b"NAMED TYPE"[..]));
+}
+
+/// The file the fuzzer found: implicit VR little endian, transcoded to explicit VR little endian, read back.
+#[test]
+fn explicit_un_of_a_sequence_tag_after_transcoding() {
+    let opts = ReadOptions {
+        force: true,
+        ..ReadOptions::default()
+    };
+    let p = parse::parse(Arc::new(read("write_roundtrip_implicit_sq_tag_not_items.dcm")), &opts).expect("reads");
+    assert!(!p.dataset.explicit_vr);
+    let n = touch(&p);
+    let src = Source {
+        buf: p.bytes(),
+        syntax: Syntax::IMPLICIT_LE,
+    };
+    let mut out = Vec::new();
+    write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), Syntax::EXPLICIT_LE, &mut out).expect("encodes");
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
+        ..ReadOptions::default()
+    };
+    let back = parse::parse(Arc::new(out), &opts).expect("the transcoded data set reads");
+    assert_eq!(touch(&back), n);
+}
+
+/// Found by `parse` (a timeout, `parse_timeout_zero_padding_scan.dcm`). At the top level, every element with
+/// tag (0000,0000) checks whether the rest of the buffer is zero padding (`parse/index.rs`,
+/// `parse_dataset_into`: `self.buf.get(pos..limit).is_some_and(|r| r.iter().all(|&b| b == 0))`). A run of
+/// zeros ending in one non-zero byte is read as (0000,0000) elements of length 0, 8 bytes each, and each one
+/// scans the whole run again: quadratic. Measured through `dcmread(bytes(n) + b"\x01\x00", force=True)`
+/// (release build): 100 kB 1.2 s, 200 kB 4 s, 400 kB 17 s; a 4 MB file would take about half an hour.
+///
+/// Fixed in 11f285d, as proposed:
+/// Fix: remember where the zero run ends (the first non-zero byte at or after `pos`, found once) and compare
+/// against it, so the check costs O(1) per element and O(n) in all.
+#[test]
+fn zero_padding_check_is_linear() {
+    let mut data = vec![0u8; 400_000];
+    data.extend_from_slice(&[1, 0]);
+    let opts = ReadOptions {
+        force: true,
+        lenient: true,
+        ..ReadOptions::default()
+    };
+    let t0 = std::time::Instant::now();
+    let _ = parse::parse(Arc::new(data), &opts);
+    let secs = t0.elapsed().as_secs_f64();
+    assert!(secs < 1.0, "400 kB of zeros took {secs:.1} s to parse");
+}
+
+/// Found by `write_roundtrip`: a file whose data set starts with 8 zero bytes, (0000,0000) with VR "\0\0" and
+/// length 0, then ordinary explicit VR elements. Read as a Part 10 file (its meta says explicit VR) it reads;
+/// written as a bare data set and read with `transfer_syntax` explicit VR little endian, the first-element
+/// guess (pydicom's implicit/explicit switch) overrides the syntax the caller named, and (0008,0005) is read
+/// as implicit VR: "The value length 676675 exceeds the 20 bytes remaining".
+///
+/// Fixed in 11f285d, as proposed:
+/// Fix (parse/mod.rs): when `transfer_syntax` is given, use it; guess only when it is not (and, for a guess,
+/// look past a leading zero element as the Part 10 path does).
+#[test]
+fn bare_explicit_data_set_starting_with_a_zero_element() {
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
+        ..ReadOptions::default()
+    };
+    let p = parse::parse(Arc::new(read("bare_explicit_first_element_zero_vr.bin")), &opts).expect("reads");
+    assert!(p.dataset.explicit_vr);
+    assert_eq!(p.dataset.elements.len(), 3);
+}
+
+/// Found by `write_roundtrip` (a data set whose (0062,0002) 'Segment Sequence' items hold a stray
+/// (0002,0021) UI element). The encoder writes every group 0002 element little endian
+/// (`write/mod.rs`, `put_header`: `let be = syntax.big_endian && tag.0 != 0x0002`, and no swap for group 0002
+/// in `encode_element`), which is right for the file meta group only. Inside a big endian data set the
+/// reader reads that element big endian: (0200,2100) with a length of 16384, and the file does not read back.
+/// The same happens at the top level after a (0000,0000) element (`write_roundtrip_group2_after_group0.dcm`).
+///
+/// Fixed in 11f285d, as proposed:
+/// Fix (write/mod.rs): apply the little endian rule only to the file meta group (the `_meta_bytes` path),
+/// not to elements of the data set body; group 0002 elements found in a data set body are written in its
+/// byte order (or dropped with a warning, as pydicom refuses them).
+#[test]
+fn group_0002_inside_an_item_keeps_the_byte_order_of_the_data_set() {
+    let data = read("write_roundtrip_group2_nested_big_endian.dcm");
+    let (n, out) = to_big_endian(data);
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
+        ..ReadOptions::default()
+    };
+    let back = parse::parse(Arc::new(out), &opts).expect("the big endian data set reads back");
+    assert_eq!(touch(&back), n);
+}
+
+/// Found by `write_roundtrip`: a data set whose first element is (0200,0013) (a damaged (0002,0013)). Written
+/// as a bare explicit VR big endian data set its first bytes are `02 00 00 13`, which the reader takes for a
+/// little endian file meta element (0002,1300) although `transfer_syntax` says big endian: "The value length
+/// 4096 exceeds the 228 bytes remaining ... element (0002,1300) at byte 0". Same family as the "DICM" at
+/// byte 128 bug: for a bare data set whose syntax is given, the preamble / file meta / VR guesses should not
+/// run (parse/mod.rs).
+#[test]
+fn bare_big_endian_data_set_starting_with_group_0200() {
+    let (n, out) = to_big_endian(read("write_roundtrip_group_0200_big_endian.dcm"));
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
+        ..ReadOptions::default()
+    };
+    let back = parse::parse(Arc::new(out), &opts).expect("the big endian data set reads back");
+    assert_eq!(touch(&back), n);
+}
+
+/// Found by replaying `explicit_un_of_sequence_tag_not_items.bin` through `write_roundtrip` after the fix of
+/// 11f285d: the explicit UN element of (0040,A170) (an SQ tag) whose value is not items is now read as UN
+/// bytes, but `value::effective_vr` still resolves it to SQ (explicit UN of a known tag takes the dictionary
+/// VR), so transcoding to big endian writes an "SQ" header with a defined length over the bytes "NAMED TYPE",
+/// which does not read back: "Expected an Item (FFFE,E000) in the sequence, found (4E41,4D45)". Python shows
+/// the same element as VR 'SQ' with a bytes value.
+///
+/// Fix (value/mod.rs `effective_vr`, or write/mod.rs `encode_element`): a `Body::Primitive` element never
+/// resolves to SQ; keep UN.
+#[test]
+fn explicit_un_of_a_sequence_tag_transcodes_as_un() {
+    let (n, out) = to_big_endian(read("explicit_un_of_sequence_tag_not_items.bin"));
+    assert_eq!(out.get(4..6), Some(&b"UN"[..]));
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
+        ..ReadOptions::default()
+    };
+    let back = parse::parse(Arc::new(out), &opts).expect("reads back");
+    assert_eq!(touch(&back), n);
+}
