@@ -6,8 +6,11 @@
 
 use _native::Error;
 use _native::pixel::encaps::{Fragment, frame_bytes, frame_fragments};
-use _native::pixel::layout::{Dtype, PixelInfo};
+use _native::pixel::layout::PixelInfo;
 use _native::pixel::{decode_frame, decoder_for};
+
+mod common;
+use common::{fnv1a64, load, value_at};
 
 struct Fixture {
     name: &'static str,
@@ -50,15 +53,6 @@ const FIXTURES: &[Fixture] = &[
     Fixture { name: "htj2k_us1_rct.frame", ts: "1.2.840.10008.1.2.4.202", rows: 480, columns: 640, spp: 3, ba: 8, bs: 8, pr: 0, planar: 0, photometric: "YBR_RCT", frames: 1, index: 0, fnv: 0xeb0be435cfe3fad9, first: 0, middle: 0 },  // dicomhtj2k__htj2k_US1_JPH.dcm, 168512 bytes
 ];
 
-fn fnv1a64(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    h
-}
-
 fn info(f: &Fixture) -> PixelInfo {
     PixelInfo {
         rows: f.rows,
@@ -73,11 +67,6 @@ fn info(f: &Fixture) -> PixelInfo {
         number_of_frames: f.frames,
         ..PixelInfo::default()
     }
-}
-
-fn load(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// The items of an encapsulated Pixel Data value (PS3.5 §A.4): (FFFE,E000) tag, 4-byte length, value;
@@ -110,20 +99,6 @@ fn frame_of(f: &Fixture) -> Vec<u8> {
     frame_bytes(&data, &frags, ranges[f.index].clone(), f.ts, f.index)
         .unwrap()
         .into_owned()
-}
-
-fn value_at(out: &[u8], dtype: Dtype, i: usize) -> i64 {
-    let s = dtype.itemsize();
-    let b = &out[i * s..(i + 1) * s];
-    match dtype {
-        Dtype::U8 => i64::from(b[0]),
-        Dtype::I8 => i64::from(b[0] as i8),
-        Dtype::U16 => i64::from(u16::from_le_bytes([b[0], b[1]])),
-        Dtype::I16 => i64::from(i16::from_le_bytes([b[0], b[1]])),
-        Dtype::U32 => i64::from(u32::from_le_bytes(b.try_into().unwrap())),
-        Dtype::I32 => i64::from(i32::from_le_bytes(b.try_into().unwrap())),
-        _ => i64::from_le_bytes(b.try_into().unwrap()),
-    }
 }
 
 fn decode(f: &Fixture, src: &[u8], info: &PixelInfo) -> Result<Vec<u8>, Error> {

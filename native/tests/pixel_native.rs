@@ -4,8 +4,11 @@
 //! 8-bit written as OW with an odd length), Planar Configuration 1, native YBR_FULL_422, Bits Allocated 1,
 //! multi-frame indexing and the zero-copy ranges.
 
-use _native::pixel::layout::{Dtype, PixelInfo, unused_bits_are_clean};
+use _native::pixel::layout::{PixelInfo, unused_bits_are_clean};
 use _native::pixel::{decode_native_frame, native_frame_range};
+
+mod common;
+use common::{fnv1a64, load, value_at};
 
 struct Native {
     name: &'static str,
@@ -38,15 +41,6 @@ const NATIVE: &[Native] = &[
     Native { name: "ct_small.native", big_endian: false, rows: 128, columns: 128, spp: 1, ba: 16, bs: 16, pr: 1, planar: 0, photometric: "MONOCHROME2", frames: 1, index: 0, fnv: 0xd3129fe277454b08, first: 175, middle: 956 },  // CT_small.dcm
 ];
 
-fn fnv1a64(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    h
-}
-
 fn info(f: &Native) -> PixelInfo {
     PixelInfo {
         rows: f.rows,
@@ -60,25 +54,6 @@ fn info(f: &Native) -> PixelInfo {
         photometric: f.photometric.to_owned(),
         number_of_frames: f.frames,
         ..PixelInfo::default()
-    }
-}
-
-fn load(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn value_at(out: &[u8], dtype: Dtype, i: usize) -> i64 {
-    let s = dtype.itemsize();
-    let b = &out[i * s..(i + 1) * s];
-    match dtype {
-        Dtype::U8 => i64::from(b[0]),
-        Dtype::I8 => i64::from(b[0] as i8),
-        Dtype::U16 => i64::from(u16::from_le_bytes([b[0], b[1]])),
-        Dtype::I16 => i64::from(i16::from_le_bytes([b[0], b[1]])),
-        Dtype::U32 => i64::from(u32::from_le_bytes(b.try_into().unwrap())),
-        Dtype::I32 => i64::from(i32::from_le_bytes(b.try_into().unwrap())),
-        _ => i64::from_le_bytes(b.try_into().unwrap()),
     }
 }
 
