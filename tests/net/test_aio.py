@@ -18,16 +18,21 @@ from tests.net.test_faults import FAST, accept
 pytestmark = pytest.mark.network
 
 
-def test_echo_store_many_concurrently(storescp: Peer) -> None:
-    async def one(i: int) -> list[int]:
-        async with await aio.connect("127.0.0.1", storescp.port, "STORESCP") as a:
+def test_echo_store_many_concurrently(storescp: Peer, tmp_path: Path) -> None:
+    # Four associations at once from one event loop, to our StorageServer (which serves them in parallel;
+    # DCMTK's storescp serves one association at a time, so it gets one association here).
+    async def one(port: int, ae: str) -> list[int]:
+        async with await aio.connect("127.0.0.1", port, ae) as a:
             assert (net.Verification, "1.2.840.10008.1.2") in a.accepted_contexts
             return [int(await a.echo())] + [int(s) for s in await a.store_many([sample("CT_small.dcm")] * 5)]
 
-    async def main() -> list[list[int]]:
-        return await asyncio.gather(*(one(i) for i in range(4)))
+    with net.StorageServer("DFCONC", 0, directory=tmp_path) as server:
 
-    assert asyncio.run(main()) == [[0] * 6] * 4
+        async def main() -> list[list[int]]:
+            return await asyncio.gather(*(one(server.port, "DFCONC") for _ in range(4)))
+
+        assert asyncio.run(main()) == [[0] * 6] * 4
+    assert asyncio.run(one(storescp.port, "STORESCP")) == [0] * 6
 
 
 def test_find_get_move_orthanc(
