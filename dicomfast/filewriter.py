@@ -176,19 +176,10 @@ def _charsets_of(ds: Dataset, inherited: list[str]) -> list[str]:
 
 
 def _is_modified(ds: Dataset) -> bool:
+    """Whether ``ds`` differs from what its native handle holds (elements set or deleted, sequences changed)."""
     if ds._native is None or ds._elements or ds._deleted:
         return True
-    for tag, v in ds._values.items():
-        if isinstance(v, Sequence):
-            if len(v) != _native_item_count(ds, tag):
-                return True
-            if any(not isinstance(item, Dataset) or _is_modified(item) for item in v):
-                return True
-    return False
-
-
-def _native_item_count(ds: Dataset, tag: int) -> int:
-    return int(ds._native.item_count(tag))
+    return any(_is_modified_seq(ds, tag, v) for tag, v in ds._values.items() if isinstance(v, Sequence))
 
 
 def _encode_items(
@@ -230,7 +221,8 @@ def _encode(
 
 
 def _is_modified_seq(ds: Dataset, tag: int, seq: Sequence) -> bool:
-    if len(seq) != _native_item_count(ds, tag):
+    """Whether a sequence read from the file had items added, removed, replaced or changed."""
+    if len(seq) != int(ds._native.item_count(tag)):
         return True
     return any(not isinstance(item, Dataset) or _is_modified(item) for item in seq)
 
