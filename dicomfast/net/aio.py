@@ -95,14 +95,21 @@ class _Protocol(asyncio.Protocol):
         if w is not None and not w.done():
             w.set_result(None)
 
-    async def wait_data(self) -> None:
-        self._data_waiter = asyncio.get_running_loop().create_future()
-        await self._data_waiter
+    def data_waiter(self) -> asyncio.Future[None]:
+        """A future set by the next receive, EOF or loss.
 
-    async def drain(self) -> None:
-        if self._paused and not self.closed:
-            self._drain_waiter = asyncio.get_running_loop().create_future()
-            await self._drain_waiter
+        Created here, synchronously: a coroutine handed to ``asyncio.wait_for`` runs one loop turn later on
+        Python 3.11, and bytes arriving in that turn would find no waiter and be noticed only at the timeout.
+        """
+        self._data_waiter = asyncio.get_running_loop().create_future()
+        return self._data_waiter
+
+    def drain_waiter(self) -> asyncio.Future[None] | None:
+        """A future set when writing may go on, or ``None`` when it may go on now (created synchronously)."""
+        if not self._paused or self.closed:
+            return None
+        self._drain_waiter = asyncio.get_running_loop().create_future()
+        return self._drain_waiter
 
 
 class AsyncClientAssociation:
@@ -173,7 +180,7 @@ class AsyncClientAssociation:
             if timeout is not None and timeout <= 0:
                 raise self._fail(TimeoutError(f"timed out waiting for {what}"))
             try:
-                await asyncio.wait_for(proto.wait_data(), timeout)
+                await asyncio.wait_for(proto.data_waiter(), timeout)
             except asyncio.TimeoutError:
                 raise self._fail(TimeoutError(f"timed out waiting for {what}")) from None
         if not consume:
@@ -199,8 +206,11 @@ class AsyncClientAssociation:
         if t is None or t.is_closing():
             raise AssociationAbortedError("the association is closed")
         t.write(data)
+        waiter = self._proto.drain_waiter()
+        if waiter is None:
+            return
         try:
-            await asyncio.wait_for(self._proto.drain(), self.assoc.timeouts.network)
+            await asyncio.wait_for(waiter, self.assoc.timeouts.network)
         except asyncio.TimeoutError:
             raise self._fail(TimeoutError("timed out sending a PDU (the peer stopped reading)")) from None
 

@@ -122,3 +122,18 @@ def test_store_to_our_server(tmp_path: Path) -> None:
 
         asyncio.run(main())
     assert len(list(tmp_path.glob("*.dcm"))) == 1
+
+
+def test_bytes_arriving_before_the_wait_starts_wake_the_reader() -> None:
+    # Regression (CI failure): the waiter was created inside a coroutine that asyncio.wait_for runs one loop turn
+    # later on Python 3.11, so bytes arriving in that turn were noticed only at the timeout.
+    async def main() -> bytes:
+        proto = aio._Protocol()
+        assoc = aio.AsyncClientAssociation(net.association.Association.__new__(net.association.Association), proto)
+        asyncio.get_running_loop().call_soon(proto.data_received, b"\x01\x02")
+        t0 = time.perf_counter()
+        got = await assoc._read(2, 5.0, "two bytes")
+        assert time.perf_counter() - t0 < 1.0
+        return got
+
+    assert asyncio.run(main()) == b"\x01\x02"
