@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use _native::dictionary::Tag;
 use _native::parse::{self, Body, Dataset, ParsedFile, ReadOptions};
 use _native::value;
 use _native::write::{self, Source, Syntax};
@@ -293,6 +294,54 @@ fn explicit_un_of_a_sequence_tag_transcodes_as_un() {
     let opts = ReadOptions {
         force: true,
         transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
+        ..ReadOptions::default()
+    };
+    let back = parse::parse(Arc::new(out), &opts).expect("reads back");
+    assert_eq!(touch(&back), n);
+}
+
+/// Found by `write_roundtrip` (saved as "untriaged" in the first session): (0008,2112) 'Source Image
+/// Sequence' has a defined length of 8, which holds only the header of an item of undefined length; the
+/// item's elements follow the sequence. The reader read the item up to a delimiter far past the sequence's
+/// end, yet went on after the sequence's 8 bytes, so the same bytes were read twice (inside the item and at
+/// the top level), and the same-syntax writer, copying the sequence's 8 bytes, wrote an item with no
+/// delimiter: "An item of undefined length has no Item Delimitation Item" on reading back.
+///
+/// Fix (parse/index.rs, `End::DelimitedWithin`): an undefined-length item of a defined-length sequence ends
+/// at its delimiter or at the sequence's end, whichever comes first (pydicom: one empty item, and the elements
+/// after it at the top level).
+#[test]
+fn undefined_length_item_running_past_its_defined_length_sequence() {
+    let opts = ReadOptions {
+        force: true,
+        ..ReadOptions::default()
+    };
+    let p = parse::parse(
+        Arc::new(read("write_roundtrip_undefined_item_past_defined_sequence.dcm")),
+        &opts,
+    )
+    .expect("reads");
+    let seq = p
+        .dataset
+        .elements
+        .iter()
+        .find(|e| e.tag == Tag(0x0008, 0x2112))
+        .expect("(0008,2112)");
+    let Body::Sequence(items) = &seq.body else {
+        panic!("(0008,2112) is a sequence")
+    };
+    assert_eq!(items.iter().map(|i| i.dataset.elements.len()).collect::<Vec<_>>(), [0]);
+    assert!(p.dataset.elements.iter().any(|e| e.tag == Tag(0x0008, 0x1155)));
+    let n = touch(&p);
+    let src = Source {
+        buf: p.bytes(),
+        syntax: Syntax::EXPLICIT_LE,
+    };
+    let mut out = Vec::new();
+    write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), Syntax::EXPLICIT_LE, &mut out).expect("encodes");
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
         ..ReadOptions::default()
     };
     let back = parse::parse(Arc::new(out), &opts).expect("reads back");

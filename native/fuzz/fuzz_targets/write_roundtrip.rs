@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use _native::dictionary::{self, VR};
+use _native::dictionary::VR;
 use _native::parse::{self, Body, Dataset, ReadOptions};
 use _native::value::{self, Value};
 use _native::write::{self, Source, Syntax};
@@ -52,16 +52,6 @@ fn has_fragments(ds: &Dataset) -> bool {
     })
 }
 
-/// An explicit UN primitive of a tag the dictionary types SQ (known bug, regressions.rs
-/// `explicit_un_of_a_sequence_tag_transcodes_as_un`: transcoded, it is written with an SQ header).
-fn has_un_sequence(ds: &Dataset) -> bool {
-    ds.elements.iter().any(|e| match &e.body {
-        Body::Primitive => e.vr == VR::UN && dictionary::lookup(e.tag).is_some_and(|d| d.vr == VR::SQ),
-        Body::Sequence(items) => items.iter().any(|i| has_un_sequence(&i.dataset)),
-        Body::Fragments(_) => false,
-    })
-}
-
 fuzz_target!(|data: &[u8]| -> Corpus {
     let Ok(p) = parse::parse(Arc::new(data.to_vec()), &opts(None)) else {
         return Corpus::Reject;
@@ -82,9 +72,6 @@ fuzz_target!(|data: &[u8]| -> Corpus {
         syntax: src_syntax,
     };
     let other = match (src_syntax.explicit, src_syntax.big_endian, has_fragments(&p.dataset)) {
-        // Known bug (regressions.rs `bare_big_endian_data_set_starting_with_group_0200`): read as file meta.
-        (true, false, false) if p.dataset.elements.first().is_some_and(|e| e.tag.0 == 0x0200) => None,
-        _ if has_un_sequence(&p.dataset) => None,
         (true, false, true) => None,
         (true, false, false) => Some(EXPLICIT_BE_SYNTAX),
         _ => Some(Syntax::EXPLICIT_LE),

@@ -142,6 +142,10 @@ enum End {
     At(usize),
     /// An undefined-length item: at an Item Delimitation Item.
     Delimited,
+    /// An undefined-length item in a defined-length sequence: at an Item Delimitation Item, or at the end of
+    /// the sequence's value when the delimiter is missing (pydicom reads the sequence's bytes only, so such an
+    /// item ends there; the next element starts after the sequence's defined length).
+    DelimitedWithin(usize),
 }
 
 /// Outcome flags of a parse.
@@ -347,7 +351,7 @@ impl<'a> Parser<'a> {
         let mut pos = start;
         if let Err(e) = self.parse_dataset_into(&mut ds, &mut pos, end, explicit, depth) {
             let resume = match end {
-                End::At(e) => Some(e),
+                End::At(e) | End::DelimitedWithin(e) => Some(e),
                 _ => None,
             };
             if let Some(r) = self.recover(e, resume)? {
@@ -375,7 +379,7 @@ impl<'a> Parser<'a> {
             offset: start,
         };
         let limit = match end {
-            End::At(e) => e,
+            End::At(e) | End::DelimitedWithin(e) => e,
             _ => self.buf.len(),
         };
         let top = matches!(end, End::TopLevel);
@@ -384,7 +388,7 @@ impl<'a> Parser<'a> {
             if self.abort {
                 break Ok(());
             }
-            if let End::At(e) = end
+            if let End::At(e) | End::DelimitedWithin(e) = end
                 && pos >= e
             {
                 break Ok(());
@@ -398,7 +402,7 @@ impl<'a> Parser<'a> {
                         }
                         break Ok(());
                     }
-                    End::At(e) => {
+                    End::At(e) | End::DelimitedWithin(e) => {
                         break Err(Error::parse(
                             pos as u64,
                             None,
@@ -697,7 +701,8 @@ impl<'a> Parser<'a> {
             let start = p + 8;
             let item_explicit = self.sniff_explicit(start, explicit, true);
             let (dataset, next) = if length == UNDEFINED {
-                let (ds, next) = self.parse_dataset(start, End::Delimited, item_explicit, depth)?;
+                let within = end.map_or(End::Delimited, End::DelimitedWithin);
+                let (ds, next) = self.parse_dataset(start, within, item_explicit, depth)?;
                 (ds, next)
             } else {
                 let Some(item_end) = start.checked_add(length as usize).filter(|&e| e <= limit) else {
