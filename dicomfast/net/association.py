@@ -60,6 +60,7 @@ DEFAULT_MAX_PDU = 1 << 20
 
 _UNLIMITED_SEND = 1 << 22  # PDU size used when the peer announces 0 (no limit)
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None) if sys.platform.startswith("linux") else None
+_PDU_LENGTH = struct.Struct(">L")
 
 
 @dataclass
@@ -197,6 +198,9 @@ class MessageAssembler:
     def __init__(self, contexts: dict[int, AcceptedContext]) -> None:
         self.contexts = contexts
         self.queue: deque[tuple[int, int, bytes]] = deque()
+        # the last command set decoded, as (bytes, dict): the pending responses of a C-FIND, C-GET or
+        # C-MOVE repeat the same command set, which is then copied rather than decoded again
+        self._last_command: tuple[bytes, dict[int, Any]] = (b"", {})
         self.start(None)
 
     def start(self, sink: SinkFactory | None) -> None:
@@ -234,21 +238,28 @@ class MessageAssembler:
 
     def next_message(self) -> Message | None:
         """Consume queued PDV items; return the message they complete, if any."""
-        while self.queue:
-            pctx, control, data = self.queue.popleft()
-            if self.ctx is None:
+        queue = self.queue
+        while queue:
+            pctx, control, data = queue.popleft()
+            if pctx != self.ctx:  # the first PDV of a message (contexts cannot change inside one)
+                if self.ctx is not None:
+                    raise PDUError(f"PDV for context {pctx} inside a message on context {self.ctx}")
+                c = self.contexts.get(pctx)
+                if c is None or not c.accepted:
+                    raise PDUError(f"PDV on presentation context {pctx}, which was not accepted")
                 self.ctx = pctx
-            elif pctx != self.ctx:
-                raise PDUError(f"PDV for context {pctx} inside a message on context {self.ctx}")
-            c = self.contexts.get(pctx)
-            if c is None or not c.accepted:
-                raise PDUError(f"PDV on presentation context {pctx}, which was not accepted")
             if control & 1:
                 if self.command is not None:
                     raise PDUError("a command fragment after the command set was complete")
                 self.cmd_parts.append(data)
                 if control & 2:
-                    self.command = dimse.decode_command(b"".join(self.cmd_parts))
+                    raw = self.cmd_parts[0] if len(self.cmd_parts) == 1 else b"".join(self.cmd_parts)
+                    last_raw, last = self._last_command
+                    if raw == last_raw:
+                        self.command = last.copy()
+                    else:
+                        self.command = dimse.decode_command(raw)
+                        self._last_command = (raw, self.command.copy())
                     if self.command.get(0x0800, dimse.NO_DATASET) == dimse.NO_DATASET:
                         msg = Message(pctx, self.command)
                         self.start(self.sink)
@@ -411,6 +422,13 @@ class Association:
         except PDUError as e:
             raise self._fail(e, 2, e.abort_reason) from None
 
+    def _pdu_too_long(self) -> bool:
+        """Whether the P-DATA-TF PDU at the front of the buffer declares more than this side announced."""
+        if len(self._buf) < 6:
+            return False
+        (length,) = _PDU_LENGTH.unpack_from(self._buf, 2)
+        return bool(self.max_length) and length > self.max_length
+
     def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Write one PDU (or several already joined) in one call, bounded by the network timeout."""
         sock = self.sock
@@ -440,6 +458,40 @@ class Association:
         for data in pdata_pdus(context_id, command, dataset, self.peer_max_length):
             self.send_bytes(data)
 
+    def _take_pdata(self) -> bool:
+        """Queue the PDV items of the complete P-DATA-TF PDUs at the front of the receive buffer.
+
+        The fast path of :meth:`recv_message`: PDV items go from the buffer to the assembler's queue with one
+        copy each, with no PDU object in between. It stops at the first PDU that is incomplete, is not a
+        P-DATA-TF, or is longer than this side announced; :meth:`recv_pdu` then deals with that one.
+
+        Returns
+        -------
+        bool
+            Whether any PDU was taken.
+        """
+        buf = self._buf
+        size = len(buf)
+        if size < 6 or buf[0] != pdu.P_DATA_TF:
+            return False
+        limit = self.max_length
+        queue = self.assembler.queue
+        pos = 0
+        mv = memoryview(buf)
+        try:
+            while size - pos >= 6 and buf[pos] == pdu.P_DATA_TF:
+                (length,) = _PDU_LENGTH.unpack_from(buf, pos + 2)
+                end = pos + 6 + length
+                if (limit and length > limit) or end > size:
+                    break
+                pdu.decode_pdvs(mv, pos + 6, end, queue)
+                pos = end
+        finally:
+            mv.release()
+        if pos:
+            del buf[:pos]
+        return pos > 0
+
     def recv_message(
         self,
         first_timeout: float | None,
@@ -467,11 +519,24 @@ class Association:
         asm.start(sink)
         timeout = first_timeout
         what = "a DIMSE message"
+        buf = self._buf
         while True:
             try:
                 queued = asm.next_message()
                 if queued is not None:
                     return queued
+                if self._take_pdata():
+                    timeout = self.timeouts.network
+                    what = "the rest of a DIMSE message"
+                    continue
+                if not buf:
+                    self._recv_some(timeout, what)
+                    continue
+                if buf[0] == pdu.P_DATA_TF and not self._pdu_too_long():
+                    # the start of a P-DATA-TF: its rest may take the network timeout
+                    what = "the rest of a DIMSE message"
+                    self._recv_some(self.timeouts.network, what)
+                    continue
                 p = self.recv_pdu(timeout, what)
                 timeout = self.timeouts.network
                 what = "the rest of a DIMSE message"

@@ -228,7 +228,7 @@ class Status(int):
     @property
     def is_pending(self) -> bool:
         """Pending (0xFF00 or 0xFF01): more responses follow."""
-        return self.category == "Pending"
+        return self in (0xFF00, 0xFF01)
 
     @property
     def is_success(self) -> bool:

@@ -37,6 +37,7 @@ __all__ = [
     "UserIdentity",
     "abort_reason_text",
     "decode",
+    "decode_pdvs",
     "encode",
     "parse_header",
     "reject_reason_text",
@@ -439,6 +440,33 @@ def _decode_user_info(body: memoryview, out: dict[str, object]) -> None:
         # 0x53 asynchronous operations window, 0x56/0x57 extended negotiation: not used, ignored (PS3.7 D.3.3)
 
 
+_PDV_HEADER = struct.Struct(">LBB")
+
+
+def decode_pdvs(mv: memoryview, start: int, end: int, out: list[tuple[int, int, bytes]] | Any) -> None:
+    """Append the PDV items of the P-DATA-TF body ``mv[start:end]`` to ``out`` as ``(context_id, control, data)``.
+
+    ``out`` is anything with ``append`` (the receiver passes its message queue, so that no intermediate
+    list or :class:`PDataTF` is built for each PDU).
+
+    Raises
+    ------
+    PDUError
+        When an item's declared length is shorter than its header or runs past ``end``.
+    """
+    unpack = _PDV_HEADER.unpack_from
+    append = out.append
+    pos = start
+    while pos < end:
+        if end - pos < 6:
+            raise PDUError(f"P-DATA-TF: {end - pos} trailing bytes cannot hold a PDV item header")
+        n, context_id, control = unpack(mv, pos)
+        if n < 2 or pos + 4 + n > end:
+            raise PDUError(f"P-DATA-TF: PDV item at byte {pos - start} declares {n} bytes but {end - pos - 4} remain")
+        append((context_id, control, bytes(mv[pos + 6 : pos + 4 + n])))
+        pos += 4 + n
+
+
 def decode(pdu_type: int, body: bytes | memoryview) -> PDU:
     """Decode the body of one PDU whose header :func:`parse_header` accepted.
 
@@ -449,16 +477,8 @@ def decode(pdu_type: int, body: bytes | memoryview) -> PDU:
     """
     mv = memoryview(body)
     if pdu_type == P_DATA_TF:
-        pdvs = []
-        pos, end = 0, len(mv)
-        while pos < end:
-            if end - pos < 6:
-                raise PDUError(f"P-DATA-TF: {end - pos} trailing bytes cannot hold a PDV item header")
-            (n,) = struct.unpack_from(">L", mv, pos)
-            if n < 2 or pos + 4 + n > end:
-                raise PDUError(f"P-DATA-TF: PDV item at byte {pos} declares {n} bytes but {end - pos - 4} remain")
-            pdvs.append((mv[pos + 4], mv[pos + 5], bytes(mv[pos + 6 : pos + 4 + n])))
-            pos += 4 + n
+        pdvs: list[tuple[int, int, bytes]] = []
+        decode_pdvs(mv, 0, len(mv), pdvs)
         return PDataTF(pdvs)
     if pdu_type in (A_ASSOCIATE_RQ, A_ASSOCIATE_AC):
         name = PDU_NAMES[pdu_type]
