@@ -79,13 +79,13 @@ def encapsulate(frames: list[bytes], extended: bool | None = None) -> tuple[byte
     return out, eot, eot_len
 
 
-def _stored_frames(ds: Dataset) -> np.ndarray:
+def _stored_frames(ds: Dataset, threads: int | None = None) -> np.ndarray:
     """All frames as stored values (YBR kept as YBR), C-contiguous, colour-by-pixel."""
-    arr = _native.decode_pixels(ds._native, None, None, True, True) if ds._native is not None else None
+    arr = _native.decode_pixels(ds._native, None, threads, True, True) if ds._native is not None else None
     if arr is None or ds._elements:
         from dicomfast.pixels import pixel_array
 
-        arr = pixel_array(ds, raw=True)
+        arr = pixel_array(ds, raw=True, threads=threads)
     return np.ascontiguousarray(arr)
 
 
@@ -135,7 +135,7 @@ def compress(
         # Compressed already: decompress first (colour converted as decoded, attributes updated).
         decompress(ds, threads=threads)
     _check_encodable(ds, ts)
-    arr = _stored_frames(ds)
+    arr = _stored_frames(ds, threads)
     n = num_frames(ds)
     rows, cols = int(ds.Rows), int(ds.Columns)
     spp = int(ds.get("SamplesPerPixel") or 1)

@@ -177,11 +177,20 @@ fn registry_round_trips() {
 
 #[test]
 fn j2k_lossless_and_lossy() {
-    for (bits, ba, pr) in [(8u16, 8u16, 0u16), (12, 16, 0), (16, 16, 0), (12, 16, 1), (16, 16, 1)] {
+    for (bits, ba, pr) in [
+        (8u16, 8u16, 0u16),
+        (12, 16, 0),
+        (16, 16, 0),
+        (12, 16, 1),
+        (16, 16, 1),
+        (8, 8, 1),
+    ] {
         for spp in [1u16, 3] {
             let i = info(21, 34, spp, ba, bits, pr);
             let mut src = synth(21, 34, spp, ba, bits);
-            if pr == 1 {
+            if pr == 1 && ba == 8 {
+                src = signed_from(&src, 8, bits);
+            } else if pr == 1 {
                 // Put negative values in: sign-extend the samples from Bits Stored.
                 let mut fixed = Vec::new();
                 for c in src.chunks(2) {
@@ -201,7 +210,8 @@ fn j2k_lossless_and_lossy() {
             let out = decode("1.2.840.10008.1.2.4.91", &enc, &i);
             let size = usize::from(ba / 8);
             let val = |b: &[u8]| match (size, pr) {
-                (1, _) => i64::from(b[0]),
+                (1, 0) => i64::from(b[0]),
+                (1, _) => i64::from(b[0] as i8),
                 (_, 0) => i64::from(u16::from_le_bytes([b[0], b[1]])),
                 _ => i64::from(i16::from_le_bytes([b[0], b[1]])),
             };
@@ -244,4 +254,92 @@ fn jpegls_zero_bytes_before_eoi_are_accepted() {
     let mut bad = enc[..enc.len() - 2].to_vec();
     bad.extend_from_slice(&[0x00, 0xFF, 0xD9, 0x00]);
     assert_eq!(decode("1.2.840.10008.1.2.4.80", &bad, &i), src);
+}
+
+/// `src` (unsigned samples of `ba` bits holding `bits`-bit values) read as two's complement within `bits`
+/// and sign-extended to the container, as pixel_array gives signed data: half the values turn negative.
+fn signed_from(src: &[u8], ba: u16, bits: u16) -> Vec<u8> {
+    let shift = u32::from(ba - bits);
+    if ba == 8 {
+        src.iter().map(|&v| (((v << shift) as i8) >> shift) as u8).collect()
+    } else {
+        src.chunks(2)
+            .flat_map(|c| (((u16::from_le_bytes([c[0], c[1]]) << shift) as i16) >> shift).to_le_bytes())
+            .collect()
+    }
+}
+
+#[test]
+fn jpeg_lossless_encodes_signed_data() {
+    // PS3.5 §8.2.1: JPEG Lossless takes Pixel Representation 1; the codestream holds the two's complement
+    // pattern within Bits Stored as unsigned samples of precision Bits Stored, and the decoder sign-extends.
+    // (These frames were refused before: "JPEG encoding of signed pixel data is not supported".)
+    for (bits, ba) in [(8u16, 8u16), (6, 8), (12, 16), (13, 16), (16, 16), (7, 16)] {
+        for spp in [1u16, 3] {
+            let i = info(13, 22, spp, ba, bits, 1);
+            let src = signed_from(&synth(13, 22, spp, ba, bits), ba, bits);
+            assert!(src.iter().any(|&b| b & 0x80 != 0), "the frame has negative values");
+            for ts in ["1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.57"] {
+                let enc = encoder_for(ts).unwrap()(&src, &i).unwrap();
+                let h = _native::pixel::codec::jpeg::parse_header(&enc).unwrap();
+                assert_eq!(u16::from(h.precision), bits, "SOF3 precision P = Bits Stored");
+                assert_eq!(decode(ts, &enc, &i), src, "{ts} bits {bits} in {ba} spp {spp}");
+            }
+        }
+    }
+}
+
+#[test]
+fn jpeg_lossy_refuses_signed_data() {
+    let i = info(8, 8, 1, 8, 8, 1);
+    let err = encode_jpeg(&[0u8; 64], &i, 90, None).unwrap_err().to_string();
+    assert!(err.contains("signed pixel data is not supported"), "{err}");
+    assert!(err.contains("(0028,0103) 'Pixel Representation'"), "{err}");
+}
+
+#[test]
+fn narrow_samples_in_16_bit_containers() {
+    // Bits Stored 2 to 8 with Bits Allocated 16: the encoders take the low byte of each 2-byte sample.
+    // (JPEG Lossless used to hand the 16-bit frame to tj3Compress8 as if it held bytes.)
+    for bits in [2u16, 6, 8] {
+        let i = info(9, 14, 1, 16, bits, 0);
+        let src = synth(9, 14, 1, 16, bits);
+        let enc = encode_jpeg(&src, &i, 100, Some(1)).unwrap();
+        assert_eq!(decode("1.2.840.10008.1.2.4.70", &enc, &i), src, "JPEG bits {bits}");
+        let enc = encode_jpegls(&src, &i, 0).unwrap();
+        assert_eq!(decode("1.2.840.10008.1.2.4.80", &enc, &i), src, "JPEG-LS bits {bits}");
+    }
+}
+
+#[test]
+fn encoders_ignore_bits_above_bits_stored() {
+    // PS3.5 §8.1.1: bits above High Bit carry no defined value. The encoders code Bits Stored bits only,
+    // so a frame with junk up there decodes to its masked values (the frame is copied, not borrowed).
+    for (ba, bits) in [(8u16, 6u16), (16, 12), (16, 10)] {
+        let i = info(11, 7, 1, ba, bits, 0);
+        let clean = synth(11, 7, 1, ba, bits);
+        let junk: Vec<u8> = clean
+            .iter()
+            .enumerate()
+            .map(|(k, &b)| {
+                let high = if ba == 8 {
+                    0xC0
+                } else if k % 2 == 1 {
+                    0xF0
+                } else {
+                    0
+                };
+                b | high
+            })
+            .collect();
+        assert_ne!(junk, clean);
+        for ts in [
+            "1.2.840.10008.1.2.4.80",
+            "1.2.840.10008.1.2.4.70",
+            "1.2.840.10008.1.2.4.90",
+        ] {
+            let enc = encoder_for(ts).unwrap()(&junk, &i).unwrap();
+            assert_eq!(decode(ts, &enc, &i), clean, "{ts} {bits} in {ba}");
+        }
+    }
 }

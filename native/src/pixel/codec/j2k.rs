@@ -376,11 +376,15 @@ unsafe extern "C" fn write_cb(data: *mut c_void, n: opj::OPJ_SIZE_T, user: *mut 
 
         let src = std::slice::from_raw_parts(data.cast::<u8>(), n);
         let end = s.pos + n;
-        if s.buf.len() < end {
-            s.buf.resize(end, 0);
-        }
-        if let Some(dst) = s.buf.get_mut(s.pos..end) {
-            dst.copy_from_slice(src);
+        if s.pos == s.buf.len() {
+            s.buf.extend_from_slice(src);
+        } else {
+            if s.buf.len() < end {
+                s.buf.resize(end, 0);
+            }
+            if let Some(dst) = s.buf.get_mut(s.pos..end) {
+                dst.copy_from_slice(src);
+            }
         }
         s.pos = end;
         n as opj::OPJ_SIZE_T
@@ -417,6 +421,38 @@ unsafe extern "C" fn sink_seek_cb(n: opj::OPJ_OFF_T, user: *mut c_void) -> opj::
                 1
             }
             Err(_) => 0,
+        }
+    }
+}
+
+/// Copies component `c` of a colour-by-pixel little-endian frame of `size`-byte samples into an OpenJPEG
+/// plane, keeping the low `bits` bits: sign-extended from Bits Stored when `signed` (Ssiz bit 7 set, ISO
+/// 15444-1 Table A.11), masked otherwise. One loop per sample width, so each one vectorises.
+fn fill_component(plane: &mut [i32], src: &[u8], (spp, c, size): (usize, usize, usize), bits: u16, signed: bool) {
+    let pixel = spp * size;
+    let at = c * size;
+    match size {
+        1 => {
+            let shift = 8 - u32::from(bits.min(8));
+            for (d, px) in plane.iter_mut().zip(src.chunks_exact(pixel)) {
+                let v = px.get(at).copied().unwrap_or(0) << shift;
+                *d = if signed {
+                    i32::from((v as i8) >> shift)
+                } else {
+                    i32::from(v >> shift)
+                };
+            }
+        }
+        _ => {
+            let shift = 16 - u32::from(bits.min(16));
+            for (d, px) in plane.iter_mut().zip(src.chunks_exact(pixel)) {
+                let v = px.get(at..at + 2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]])) << shift;
+                *d = if signed {
+                    i32::from((v as i16) >> shift)
+                } else {
+                    i32::from(v >> shift)
+                };
+            }
         }
     }
 }
@@ -458,7 +494,7 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> R
     };
     let mut log = String::new();
     let mut sink = Sink {
-        buf: Vec::new(),
+        buf: Vec::with_capacity(src.len() / 2),
         pos: 0,
     };
     // SAFETY: opj_image_create copies the component parameters; NULL is checked; the session owns it.
@@ -472,7 +508,6 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> R
     }
     // Fill the components from the little-endian frame (values sign-extended or masked to Bits Stored).
     let size = usize::from(info.bits_allocated / 8);
-    let shift = 32 - u32::from(bits);
     // SAFETY: s.image was created with `spp` components of w x h samples each, allocated by OpenJPEG.
     unsafe {
         let img = &mut *s.image;
@@ -486,19 +521,7 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> R
                 return Err(bad("allocate component data", ""));
             }
             let plane = std::slice::from_raw_parts_mut(comp.data, rows * cols);
-            for (p, d) in plane.iter_mut().enumerate() {
-                let at = (p * spp + c) * size;
-                let mut a = [0u8; 4];
-                if let (Some(dst), Some(b)) = (a.get_mut(..size), src.get(at..at + size)) {
-                    dst.copy_from_slice(b);
-                }
-                let raw = u32::from_le_bytes(a) << shift;
-                *d = if signed {
-                    (raw as i32) >> shift
-                } else {
-                    (raw >> shift) as i32
-                };
-            }
+            fill_component(plane, src, (spp, c, size), bits, signed);
         }
     }
     // SAFETY: parameters are initialised by OpenJPEG's defaults before the fields set here; the codec,
@@ -526,6 +549,12 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> R
         opj::opj_set_error_handler(s.codec, Some(message_cb), log_ptr);
         if opj::opj_setup_encoder(s.codec, &mut params, s.image) == 0 {
             return Err(bad("set up the encoder", &log));
+        }
+        // A single frame encodes its code-blocks on OpenJPEG's own threads, as many as the calling pool has
+        // (one with threads=1); the frames of a multi-frame data set are already spread over rayon's threads.
+        let n = rayon::current_num_threads();
+        if info.number_of_frames <= 1 && n > 1 && rows * cols >= 1 << 16 {
+            opj::opj_codec_set_threads(s.codec, i32::try_from(n).unwrap_or(1));
         }
         s.stream = opj::opj_stream_create(1 << 16, 0);
         if s.stream.is_null() {

@@ -390,10 +390,21 @@ pub fn encode_jpeg(src: &[u8], info: &PixelInfo, quality: u8, lossless_psv: Opti
     check_output(ts, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
     let (rows, cols, spp) = info.frame_shape();
     let p = info.bits_stored;
-    if info.pixel_representation != 0 {
+    // PS3.5 §8.2.1 (Table 8.2.1-1): the lossy JPEG processes take unsigned samples only; lossless ones take
+    // signed data too, coded as the two's complement bit pattern within Bits Stored (a JPEG sample has no
+    // sign, ISO 10918-1 §A.1.1), which decoders reinterpret by Pixel Representation.
+    if info.pixel_representation != 0 && lossless_psv.is_none() {
         return Err(Error::Invalid(
-            "JPEG encoding of signed pixel data is not supported".to_owned(),
+            "Lossy JPEG encoding of signed pixel data is not supported: (0028,0103) 'Pixel Representation' \
+             must be 0; use JPEGLosslessSV1 or JPEG2000 for signed data"
+                .to_owned(),
         ));
+    }
+    if !(2..=16).contains(&p) || info.bits_allocated > 16 {
+        return Err(Error::Invalid(format!(
+            "JPEG needs (0028,0101) 'Bits Stored' 2 to 16 in (0028,0100) 'Bits Allocated' 8 or 16, not {p} in {}",
+            info.bits_allocated
+        )));
     }
     if lossless_psv.is_none() && !matches!(p, 8 | 12) {
         return Err(Error::Invalid(format!(
@@ -434,29 +445,39 @@ pub fn encode_jpeg(src: &[u8], info: &PixelInfo, quality: u8, lossless_psv: Opti
     let ht = i32::try_from(rows).map_err(|_| Error::Invalid("too tall".to_owned()))?;
     let mut buf: *mut u8 = std::ptr::null_mut();
     let mut size: tj::size_t = 0;
-    let samples = rows * cols * spp;
-    let wide: Vec<u16>;
-    let narrow: Vec<i16>;
+    let item = usize::from(info.bits_allocated / 8).max(1);
+    // Sample values reduced to their low `p` bits (the unsigned pattern libjpeg-turbo codes).
+    let mask = (1u32 << p) - 1;
+    let sample = |c: &[u8]| -> u32 {
+        let v = if item == 1 {
+            u32::from(c[0])
+        } else {
+            u32::from(u16::from_le_bytes([c[0], c[1]]))
+        };
+        v & mask
+    };
+    let narrow8: Vec<u8>;
+    let wide12: Vec<i16>;
+    let wide16: Vec<u16>;
     // SAFETY: the source holds rows x cols pixels of `pf` in the sample width of the called function
-    // (converted below from the little-endian frame); libjpeg-turbo allocates `buf` with tj3Alloc,
+    // (converted above from the little-endian frame); libjpeg-turbo allocates `buf` with tj3Alloc,
     // freed with tj3Free after the copy.
     let r = unsafe {
         if p <= 8 {
-            tj::tj3Compress8(handle.0, src.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
+            let clean = item == 1 && src.iter().fold(0u8, |a, &b| a | b) & !(mask as u8) == 0;
+            let data: &[u8] = if clean {
+                src
+            } else {
+                narrow8 = src.chunks_exact(item).map(|c| sample(c) as u8).collect();
+                &narrow8
+            };
+            tj::tj3Compress8(handle.0, data.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
         } else if p <= 12 {
-            narrow = src
-                .chunks_exact(2)
-                .take(samples)
-                .map(|c| i16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            tj::tj3Compress12(handle.0, narrow.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
+            wide12 = src.chunks_exact(item).map(|c| sample(c) as i16).collect();
+            tj::tj3Compress12(handle.0, wide12.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
         } else {
-            wide = src
-                .chunks_exact(2)
-                .take(samples)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            tj::tj3Compress16(handle.0, wide.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
+            wide16 = src.chunks_exact(item).map(|c| sample(c) as u16).collect();
+            tj::tj3Compress16(handle.0, wide16.as_ptr(), w, 0, ht, pf, &mut buf, &mut size)
         }
     };
     if r != 0 || buf.is_null() {

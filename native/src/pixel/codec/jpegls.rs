@@ -7,6 +7,7 @@
 //! Representation 1, samples are sign-extended from the stream's precision, as pydicom's
 //! `_apply_sign_correction` does.
 
+use std::borrow::Cow;
 use std::ffi::{CStr, c_void};
 
 use charls_sys as cl;
@@ -201,7 +202,7 @@ fn charls_decode(src: &[u8], frame: (usize, usize, usize, u8), dst: &mut [u8]) -
 /// sample-interleaved for colour.
 pub fn encode_jpegls(src: &[u8], info: &PixelInfo, near: i32) -> Result<Vec<u8>> {
     check_output(JPEG_LS_LOSSLESS, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
-    let (rows, cols, spp) = info.frame_shape();
+    let spp = usize::from(info.samples_per_pixel);
     let bits = info.bits_stored;
     if !(2..=16).contains(&bits) || info.bits_allocated > 16 {
         return Err(Error::Invalid(format!(
@@ -209,24 +210,7 @@ pub fn encode_jpegls(src: &[u8], info: &PixelInfo, near: i32) -> Result<Vec<u8>>
         )));
     }
     let bad = |rc: cl::charls_jpegls_errc| Error::Invalid(format!("CharLS: {}", message(rc)));
-    // CharLS reads 1 byte per sample up to 8 bits, 2 above; samples keep only their low `bits` bits
-    // (signed data is stored as its two's complement bit pattern, as JPEG-LS has no sign).
-    let width = if bits <= 8 { 1 } else { 2 };
-    let item = usize::from(info.bits_allocated / 8);
-    let mask: u32 = (1u32 << bits) - 1;
-    let mut input = Vec::with_capacity(rows * cols * spp * width);
-    for c in src.chunks_exact(item) {
-        let mut a = [0u8; 4];
-        for (d, s) in a.iter_mut().zip(c) {
-            *d = *s;
-        }
-        let v = u32::from_le_bytes(a) & mask;
-        if width == 1 {
-            input.push(v as u8);
-        } else {
-            input.extend_from_slice(&(v as u16).to_ne_bytes());
-        }
-    }
+    let input = charls_input(src, info.bits_allocated, bits);
     // SAFETY: no preconditions; NULL is checked.
     let enc = Encoder(unsafe { cl::charls_jpegls_encoder_create() });
     if enc.0.is_null() {
@@ -261,8 +245,10 @@ pub fn encode_jpegls(src: &[u8], info: &PixelInfo, near: i32) -> Result<Vec<u8>>
     if rc != 0 {
         return Err(bad(rc));
     }
-    let mut dst = vec![0u8; size];
-    // SAFETY: `dst` is valid for `size` bytes for the encoder's lifetime.
+    // The estimate is about the raw frame's size; it is not zeroed first (CharLS writes the bytes it
+    // reports, and only those are kept).
+    let mut dst: Vec<u8> = Vec::with_capacity(size);
+    // SAFETY: `dst` has room for `size` bytes for the encoder's lifetime; CharLS only writes there.
     let rc =
         unsafe { cl::charls_jpegls_encoder_set_destination_buffer(enc.0, dst.as_mut_ptr().cast::<c_void>(), size) };
     if rc != 0 {
@@ -277,11 +263,54 @@ pub fn encode_jpegls(src: &[u8], info: &PixelInfo, near: i32) -> Result<Vec<u8>>
     let mut written = 0usize;
     // SAFETY: enc.0 is live; `written` is a valid out-pointer.
     let rc = unsafe { cl::charls_jpegls_encoder_get_bytes_written(enc.0, &mut written) };
-    if rc != 0 {
+    if rc != 0 || written > size {
         return Err(bad(rc));
     }
-    dst.truncate(written);
+    // SAFETY: CharLS initialised the first `written` bytes (<= capacity, checked) of `dst`.
+    unsafe { dst.set_len(written) };
     Ok(dst)
+}
+
+/// The samples of a frame as CharLS reads them: 1 byte each up to 8 bits, 2 (native endian) above, holding
+/// only the low `bits` bits. JPEG-LS has no sign (ISO 14495-1 §3.1 sample precision P): signed data is
+/// encoded as its two's complement pattern within Bits Stored, and the decoder sign-extends it again.
+///
+/// The frame is borrowed as it is when it already has that form (the usual unsigned case: the decoders
+/// clear the bits above Bits Stored, PS3.5 §8.1.1), else copied once.
+fn charls_input(src: &[u8], bits_allocated: u16, bits: u16) -> Cow<'_, [u8]> {
+    let wide = bits > 8;
+    match (bits_allocated, wide) {
+        (8, _) => {
+            let mask = (0xFFu16 >> (8 - bits.min(8))) as u8;
+            if src.iter().fold(0u8, |a, &b| a | b) & !mask == 0 {
+                Cow::Borrowed(src)
+            } else {
+                Cow::Owned(src.iter().map(|&b| b & mask).collect())
+            }
+        }
+        (16, true) => {
+            let mask = (0xFFFF_u32 >> (16 - bits)) as u16;
+            let high = src
+                .chunks_exact(2)
+                .fold(0u16, |a, c| a | u16::from_le_bytes([c[0], c[1]]));
+            let aligned = (src.as_ptr() as usize).is_multiple_of(2);
+            if high & !mask == 0 && aligned && cfg!(target_endian = "little") {
+                Cow::Borrowed(src)
+            } else {
+                let mut v = vec![0u8; src.len()];
+                for (d, c) in v.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
+                    d.copy_from_slice(&(u16::from_le_bytes([c[0], c[1]]) & mask).to_ne_bytes());
+                }
+                Cow::Owned(v)
+            }
+        }
+        _ => {
+            // 2 to 8 bits in 16-bit (or wider) samples: the low byte of each, masked.
+            let item = usize::from(bits_allocated / 8).max(1);
+            let mask = (0xFFu16 >> (8 - bits.min(8))) as u8;
+            Cow::Owned(src.chunks_exact(item).map(|c| c[0] & mask).collect())
+        }
+    }
 }
 
 /// [`encode_jpegls`] with NEAR 0, for the encoder registry.
