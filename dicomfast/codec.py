@@ -52,18 +52,20 @@ def encapsulate(frames: list[bytes], extended: bool | None = None) -> tuple[byte
     Returns ``(pixel_data_bytes, extended_offset_table, extended_offset_table_lengths)``; the last two are
     set (and the Basic Offset Table left empty, PS3.5 §A.4.1) when offsets pass 2**32 or ``extended`` asks.
     """
-    items = []
+    # Item headers, frames and pads go into one join: each frame's bytes are copied once.
+    parts: list[bytes] = []
     offsets = []
     lengths = []
     pos = 0
     for f in frames:
-        if len(f) % 2:
-            f = f + b"\0"
+        pad = len(f) % 2
         offsets.append(pos)
-        lengths.append(len(f))
-        item = struct.pack("<HHI", 0xFFFE, 0xE000, len(f)) + f
-        items.append(item)
-        pos += len(item)
+        lengths.append(len(f) + pad)
+        parts.append(struct.pack("<HHI", 0xFFFE, 0xE000, len(f) + pad))
+        parts.append(f)
+        if pad:
+            parts.append(b"\0")
+        pos += 8 + len(f) + pad
     use_eot = extended if extended is not None else pos >= 2**32
     eot: bytes | None
     eot_len: bytes | None
@@ -74,14 +76,16 @@ def encapsulate(frames: list[bytes], extended: bool | None = None) -> tuple[byte
     else:
         bot = struct.pack(f"<{len(offsets)}I", *offsets)
         eot = eot_len = None
-    out = struct.pack("<HHI", 0xFFFE, 0xE000, len(bot)) + bot + b"".join(items)
-    out += struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    head = struct.pack("<HHI", 0xFFFE, 0xE000, len(bot)) + bot
+    out = b"".join([head, *parts, struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)])
     return out, eot, eot_len
 
 
 def _stored_frames(ds: Dataset, threads: int | None = None) -> np.ndarray:
     """All frames as stored values (YBR kept as YBR), C-contiguous, colour-by-pixel."""
-    arr = _native.decode_pixels(ds._native, None, threads, True, True) if ds._native is not None else None
+    # copy=False: native frames come as read-only views over the file's bytes (only read here, then copied
+    # once by tobytes() for the encoder).
+    arr = _native.decode_pixels(ds._native, None, threads, True, False) if ds._native is not None else None
     if arr is None or ds._elements:
         from dicomfast.pixels import pixel_array
 
