@@ -317,11 +317,22 @@ fn shape(info: &PixelInfo, frames: Option<usize>) -> Vec<usize> {
 }
 
 /// A typed buffer of `n` bytes whose memory numpy can take over without a copy.
-fn typed_vec<'py>(py: Python<'py>, d: Dtype, n_bytes: usize) -> (Bound<'py, PyAny>, *mut u8) {
+///
+/// `zeroed: false` leaves the memory as malloc gives it (no memset, no fresh page faults: a reused block
+/// of a few MB costs more to clear than an RLE or JPEG frame costs to decode); only for outputs the decoders
+/// overwrite entirely or fail (every codec either writes the whole frame or returns an error, in which case
+/// the array is dropped unseen).
+fn typed_vec<'py>(py: Python<'py>, d: Dtype, n_bytes: usize, zeroed: bool) -> (Bound<'py, PyAny>, *mut u8) {
     macro_rules! mk {
         ($t:ty) => {{
             let len = n_bytes / std::mem::size_of::<$t>();
-            let arr = vec![<$t>::default(); len].into_pyarray(py);
+            let arr = if zeroed {
+                vec![<$t>::default(); len].into_pyarray(py)
+            } else {
+                // SAFETY: plain numbers have no invalid bit patterns; the caller writes every element
+                // before the array is returned (see above).
+                unsafe { numpy::PyArray1::<$t>::new(py, [len], false) }
+            };
             // The array was just created: C-contiguous, owned by numpy and not yet shared.
             let ptr = arr.data().cast::<u8>();
             (arr.into_any(), ptr)
@@ -456,7 +467,7 @@ pub fn decode_pixels<'py>(
             ),
         ));
     }
-    let (arr, ptr) = typed_vec(py, dtype, total);
+    let (arr, ptr) = typed_vec(py, dtype, total, !matches!(el.body, Body::Fragments(_)));
     let ptr_addr = ptr as usize;
     let result = py.detach(|| {
         // SAFETY: `ptr` points to the `total` bytes of the numpy array created above, which nothing else

@@ -239,9 +239,13 @@ pub fn decode_rle_lossless(src: &[u8], info: &PixelInfo, frame: usize, out: &mut
         // The planes live in a per-thread scratch buffer that stays mapped between frames: a fresh
         // allocation per frame costs more in page faults than the unpacking itself.
         let size = npix * n;
-        let mut planes = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        planes.clear();
-        planes.resize(size, 0);
+        let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        // Grown, never cleared: a frame whose segments do not fill every plane byte is refused below, so
+        // stale bytes of an earlier frame are always overwritten before they are read.
+        if scratch.len() < size {
+            scratch.resize(size, 0);
+        }
+        let planes = scratch.get_mut(..size).unwrap_or_default();
         let segs = (0..n).map(segment).collect::<Result<Vec<&[u8]>>>()?;
         // Segments are independent: large frames unpack them in parallel (rayon nests inside the
         // caller's per-frame parallelism).
@@ -279,10 +283,10 @@ pub fn decode_rle_lossless(src: &[u8], info: &PixelInfo, frame: usize, out: &mut
                 interleave_parts(o, &parts, &order);
             });
         } else {
-            interleave(out, &planes, npix, &order);
+            interleave(out, planes, npix, &order);
         }
-        if planes.capacity() <= SCRATCH_KEEP_BYTES {
-            SCRATCH.with(|s| *s.borrow_mut() = planes);
+        if scratch.capacity() <= SCRATCH_KEEP_BYTES {
+            SCRATCH.with(|s| *s.borrow_mut() = scratch);
         }
     }
     if info.has_unused_bits() {
@@ -299,21 +303,109 @@ fn interleave(out: &mut [u8], planes: &[u8], npix: usize, order: &[usize]) {
     interleave_parts(out, &parts, order);
 }
 
+/// [`interleave2`] compiled for AVX2 (the fixed-size blocks become byte unpacks).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn interleave2_avx2(out: &mut [u8], pa: &[u8], pb: &[u8]) {
+    interleave2(out, pa, pb);
+}
+
+/// Two planes (the low and high bytes of 16-bit samples) to byte pairs, in blocks of 32 pixels.
+#[inline(always)]
+fn interleave2(out: &mut [u8], pa: &[u8], pb: &[u8]) {
+    const B: usize = 32;
+    let n = out.len() / 2;
+    let (pa, pb) = (pa.get(..n).unwrap_or(pa), pb.get(..n).unwrap_or(pb));
+    let mut blocks = out.chunks_exact_mut(2 * B);
+    for ((o, x), y) in (&mut blocks).zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)) {
+        let (Ok(o), Ok(x), Ok(y)) = (
+            <&mut [u8; 2 * B]>::try_from(o),
+            <&[u8; B]>::try_from(x),
+            <&[u8; B]>::try_from(y),
+        ) else {
+            continue;
+        };
+        for i in 0..B {
+            o[2 * i] = x[i];
+            o[2 * i + 1] = y[i];
+        }
+    }
+    let done = n - n % B;
+    for (k, o) in blocks.into_remainder().chunks_exact_mut(2).enumerate() {
+        if let (Some(&x), Some(&y)) = (pa.get(done + k), pb.get(done + k)) {
+            o.copy_from_slice(&[x, y]);
+        }
+    }
+}
+
+/// [`interleave3`] compiled for AVX2 (the fixed-size blocks become byte shuffles).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn interleave3_avx2(out: &mut [u8], pa: &[u8], pb: &[u8], pc: &[u8]) {
+    interleave3(out, pa, pb, pc);
+}
+
+/// Three planes to byte triplets, in blocks of 32 pixels the compiler vectorises, then the tail.
+#[inline(always)]
+fn interleave3(out: &mut [u8], pa: &[u8], pb: &[u8], pc: &[u8]) {
+    const B: usize = 32;
+    let n = out.len() / 3;
+    let (pa, pb, pc) = (
+        pa.get(..n).unwrap_or(pa),
+        pb.get(..n).unwrap_or(pb),
+        pc.get(..n).unwrap_or(pc),
+    );
+    let mut blocks = out.chunks_exact_mut(3 * B);
+    for (((o, x), y), z) in (&mut blocks)
+        .zip(pa.chunks_exact(B))
+        .zip(pb.chunks_exact(B))
+        .zip(pc.chunks_exact(B))
+    {
+        let (Ok(o), Ok(x), Ok(y), Ok(z)) = (
+            <&mut [u8; 3 * B]>::try_from(o),
+            <&[u8; B]>::try_from(x),
+            <&[u8; B]>::try_from(y),
+            <&[u8; B]>::try_from(z),
+        ) else {
+            continue;
+        };
+        for i in 0..B {
+            o[3 * i] = x[i];
+            o[3 * i + 1] = y[i];
+            o[3 * i + 2] = z[i];
+        }
+    }
+    let done = n - n % B;
+    let tail = blocks.into_remainder();
+    for (k, o) in tail.chunks_exact_mut(3).enumerate() {
+        let i = done + k;
+        if let (Some(&x), Some(&y), Some(&z)) = (pa.get(i), pb.get(i), pc.get(i)) {
+            o.copy_from_slice(&[x, y, z]);
+        }
+    }
+}
+
 /// Writes pixel `i`'s byte `j` as `parts[order[j]][i]`.
 fn interleave_parts(out: &mut [u8], parts: &[&[u8]], order: &[usize]) {
     let plane = |k: usize| parts.get(k).copied().unwrap_or_default();
     match *order {
         [a, b] => {
-            let (pa, pb) = (plane(a), plane(b));
-            for ((o, &x), &y) in out.chunks_exact_mut(2).zip(pa).zip(pb) {
-                o.copy_from_slice(&[x, y]);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { interleave2_avx2(out, plane(a), plane(b)) };
+                return;
             }
+            interleave2(out, plane(a), plane(b));
         }
         [a, b, c] => {
-            let (pa, pb, pc) = (plane(a), plane(b), plane(c));
-            for (((o, &x), &y), &z) in out.chunks_exact_mut(3).zip(pa).zip(pb).zip(pc) {
-                o.copy_from_slice(&[x, y, z]);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { interleave3_avx2(out, plane(a), plane(b), plane(c)) };
+                return;
             }
+            interleave3(out, plane(a), plane(b), plane(c));
         }
         [a, b, c, d] => {
             let (pa, pb, pc, pd) = (plane(a), plane(b), plane(c), plane(d));
@@ -425,6 +517,21 @@ mod tests {
             high_bit: ba - 1,
             photometric: if spp == 3 { "RGB" } else { "MONOCHROME2" }.to_owned(),
             ..PixelInfo::default()
+        }
+    }
+
+    #[test]
+    fn interleave_blocks_and_tails() {
+        // 2 and 3 planes take the blocked (vectorised) paths: every length around the block size.
+        for n in [0usize, 1, 31, 32, 33, 64, 95, 100] {
+            for k in [2usize, 3] {
+                let planes: Vec<u8> = (0..n * k).map(|i| (i * 7 % 251) as u8).collect();
+                let order: Vec<usize> = (0..k).rev().collect();
+                let mut out = vec![0u8; n * k];
+                interleave(&mut out, &planes, n, &order);
+                let want: Vec<u8> = (0..n * k).map(|j| planes[order[j % k] * n + j / k]).collect();
+                assert_eq!(out, want, "{k} planes of {n}");
+            }
         }
     }
 
