@@ -347,3 +347,35 @@ fn undefined_length_item_running_past_its_defined_length_sequence() {
     let back = parse::parse(Arc::new(out), &opts).expect("reads back");
     assert_eq!(touch(&back), n);
 }
+
+/// Found by `write_roundtrip` (this session's background run): (0008,0005) 'Specific Character Set' written
+/// with VR SS. Its bytes named a character set in the little endian source, but transcoding to big endian
+/// swaps SS words, so the copy named none, and (0008,1090) decoded differently on each side. pydicom raises
+/// a TypeError on such a file.
+///
+/// Fix (value/mod.rs, `charsets_for`): a Specific Character Set with a numeric VR is ignored (the parent's or
+/// the default character set applies), on both sides of any transcode.
+#[test]
+fn specific_character_set_with_a_numeric_vr_is_ignored() {
+    let data = read("write_roundtrip_charset_with_numeric_vr.dcm");
+    let opts = ReadOptions {
+        force: true,
+        ..ReadOptions::default()
+    };
+    let p = parse::parse(Arc::new(data.clone()), &opts).expect("reads");
+    let (_, out) = to_big_endian(data);
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
+        ..ReadOptions::default()
+    };
+    let back = parse::parse(Arc::new(out), &opts).expect("reads back");
+    let model = |p: &ParsedFile| {
+        let buf = p.bytes();
+        let el = p.dataset.get(Tag(0x0008, 0x1090)).expect("(0008,1090)");
+        let cs = value::charsets_for(buf, &[&p.dataset]);
+        let vr = value::effective_vr(buf, el, &[&p.dataset], p.encoding.big_endian);
+        format!("{:?}", value::decode(buf, el, vr, p.encoding.big_endian, &cs))
+    };
+    assert_eq!(model(&p), model(&back));
+}

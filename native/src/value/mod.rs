@@ -336,6 +336,11 @@ pub fn effective_vr(buf: &[u8], el: &Element, ancestors: &[&Dataset], big_endian
 pub fn charsets_for(buf: &[u8], ancestors: &[&Dataset]) -> Charsets {
     for ds in ancestors {
         if let Some(el) = ds.get(Tag::SPECIFIC_CHARACTER_SET) {
+            if !(el.vr.is_text() || el.vr == VR::UN) {
+                // Written with a numeric VR (a damaged file; pydicom raises a TypeError on it): its bytes are
+                // words, which a byte-order change swaps, so they name no character set; as if absent.
+                continue;
+            }
             let raw = latin1(buf.get(el.value_range()).unwrap_or_default());
             // Terms as pydicom sees them: trailing padding of the whole value removed, terms kept as written.
             let terms: Vec<&str> = raw.trim_end_matches([' ', '\0']).split('\\').collect();
