@@ -9,7 +9,11 @@ Measures (each only when its peer is installed; otherwise one row says what is m
   ``--quick``): dicomfast, pynetdicom, DCMTK ``storescu``; and the same client into dicomfast's own
   ``StorageServer`` against ``storescp`` as the server;
 - an IMAGE-level C-FIND returning many identifiers (1,000; 200 with ``--quick``) from Orthanc: dicomfast vs
-  pynetdicom, the identifiers compared, and the peer's own pace (its responses read as raw bytes) as a floor.
+  pynetdicom, runs interleaved, the identifiers compared, and two floors: the peer's own pace (its responses
+  read as raw bytes) and Orthanc's CPU time per request. The query (:data:`FIND_QUERY`: SOP Instance UID,
+  Patient's Name, Study Instance UID, Instance Number, all of them Orthanc "main DICOM tags") and the peer's
+  settings (:data:`ORTHANC_FIND_CONFIG`: answers from the index, ``StorageAccessOnFind`` "Never") are those of
+  an archive tuned for queries; the index and the files stay on disk.
 
 Peers listen on 127.0.0.1 on ephemeral ports, write into temporary folders (``storescp`` into tmpfs so the
 disk does not hide the network), die with this process (PR_SET_PDEATHSIG) and are always stopped.
@@ -129,14 +133,29 @@ def storescp() -> Iterator[tuple[int, Path]]:
             _stop(proc)
 
 
+ORTHANC_FIND_CONFIG: dict[str, Any] = {
+    # answer C-FIND from the index only, as Orthanc's guide to scalability advises for large archives;
+    # FIND_QUERY asks only for main DICOM tags, so the answers are the same as with the default "Always"
+    "StorageAccessOnFind": "Never",
+    "LimitFindResults": 0,
+    "LimitFindInstances": 0,
+}
+"""The C-FIND settings of the bench's Orthanc (index and storage stay on disk, default log level)."""
+
+
 @contextlib.contextmanager
-def orthanc() -> Iterator[int]:
+def orthanc_process(**options: Any) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """Orthanc with a fresh database in a temporary folder, always stopped.
+
+    Parameters
+    ----------
+    **options
+        Configuration keys that replace the bench's (e.g. ``StorageAccessOnFind="Always"``).
 
     Yields
     ------
-    int
-        Its DICOM port (AE title ``ORTHANC``).
+    tuple[int, subprocess.Popen]
+        Its DICOM port (AE title ``ORTHANC``) and its process (for its CPU time).
     """
     with tempfile.TemporaryDirectory(prefix="dfbench-orthanc-") as d:
         port, http = free_port(), free_port()
@@ -158,8 +177,8 @@ def orthanc() -> Iterator[int]:
             "DicomScpTimeout": 600,
             "MaximumPduLength": 16384,
             "SaveJobs": False,
-            "LimitFindResults": 0,
-            "LimitFindInstances": 0,
+            **ORTHANC_FIND_CONFIG,
+            **options,
         }
         Path(d, "orthanc.json").write_text(json.dumps(cfg))
         proc = subprocess.Popen(
@@ -176,9 +195,26 @@ def orthanc() -> Iterator[int]:
                     break
                 time.sleep(0.05)
             _wait_echo(port, "ORTHANC", proc)
-            yield port
+            yield port, proc
         finally:
             _stop(proc)
+
+
+@contextlib.contextmanager
+def orthanc(**options: Any) -> Iterator[int]:
+    """As :func:`orthanc_process`, yielding only the DICOM port."""
+    with orthanc_process(**options) as (port, _proc):
+        yield port
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds used so far by process ``pid`` (all its threads); ``None`` off Linux."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # ------------------------------------------------------------------------------------------------ C-ECHO
@@ -291,8 +327,12 @@ def store_pynetdicom(port: int, n: int) -> float:
     t = time.perf_counter()
     assoc = _pynetdicom_assoc(port, "STORESCP", [(CT_SOP, [dicomfast.uid.ExplicitVRLittleEndian])])
     try:
-        for _ in range(n):
-            ok += assoc.send_c_store(pydicom.dcmread(path)).Status == 0
+        for i in range(n):
+            status = assoc.send_c_store(pydicom.dcmread(path))
+            if "Status" not in status:  # pynetdicom answers an empty Dataset when the association broke
+                state = "aborted" if assoc.is_aborted else "timed out or lost"
+                raise RuntimeError(f"pynetdicom's association {state} at C-STORE {i + 1} of {n}")
+            ok += status.Status == 0
     finally:
         assoc.release()
     took = time.perf_counter() - t
@@ -540,31 +580,58 @@ def _store_rows(port: int, cfg: Config) -> list[Row]:
     return rows
 
 
-def _find_rows(port: int, cfg: Config) -> list[Row]:
+def _find_rows(port: int, cfg: Config, pid: int | None = None) -> list[Row]:
+    """C-FIND rows; ``pid`` is Orthanc's process, whose CPU time per request is reported (the floor)."""
     n = 200 if cfg.quick else 1000
-    reps = max(1, cfg.reps // 2)
+    reps = 5 if cfg.quick else max(15, cfg.reps)
     t0 = time.perf_counter()
     load_orthanc(port, n)
     loaded = time.perf_counter() - t0
     ours_uids: list[str] = []
     find_dicomfast(port, ours_uids)  # warm Orthanc's index; the identifiers to compare with
-    runs = [find_dicomfast(port) for _ in range(reps)]
-    total = statistics.median(r[0] for r in runs)
-    stream = statistics.median(r[1] for r in runs)
-    got = runs[0][2]
     floor, _why = _try(lambda: find_floor(port))
-    floor_note = f"peer floor (raw bytes, not decoded) {floor[0] * 1e3:.0f} ms" if floor else ""
-    work = f"C-FIND, {got:,} identifiers (IMAGE level) from Orthanc"
-    note = f"{n:,} instances stored in {loaded:.1f} s" + (f"; {floor_note}" if floor_note else "")
+    floor_note = f"; peer floor (raw bytes, not decoded) {floor[0] * 1e3:.0f} ms" if floor else ""
+    work = f"C-FIND, {len(ours_uids):,} identifiers (IMAGE level) from Orthanc"
+    note = f"{n:,} instances stored in {loaded:.1f} s{floor_note}"
+    ms = 1e3
     if not (have("pynetdicom") and have("pydicom")):
+        alone = [find_dicomfast(port) for _ in range(reps)]
+        got, total = alone[0][2], statistics.median(r[0] for r in alone)
         return [Row("net", work, _peer("pynetdicom", "pynetdicom"), "identifiers/s", None, got / total, True, got)]
     their_uids: list[str] = []
     res, why = _try(lambda: find_pynetdicom(port, their_uids))
     if res is None:
-        return [Row("net", work, "pynetdicom", "identifiers/s", None, got / total, True, got, note=why)]
-    pruns = [find_pynetdicom(port) for _ in range(reps)]
+        return [Row("net", work, "pynetdicom", "identifiers/s", None, None, True, n, note=why)]
+    # interleaved, so that both clients see the same load on a shared machine
+    runs: list[tuple[float, float, int]] = []
+    pruns: list[tuple[float, float, int]] = []
+    cpu: dict[str, float] = {"dicomfast": 0.0, "pynetdicom": 0.0}
+    for _ in range(reps):
+        for name, fn, out in (("dicomfast", find_dicomfast, runs), ("pynetdicom", find_pynetdicom, pruns)):
+            c0 = process_cpu_seconds(pid) if pid else None
+            out.append(fn(port))
+            c1 = process_cpu_seconds(pid) if pid else None
+            if c0 is not None and c1 is not None:
+                cpu[name] += c1 - c0
+    got = runs[0][2]
+    total = statistics.median(r[0] for r in runs)
+    stream = statistics.median(r[1] for r in runs)
     p_total = statistics.median(r[0] for r in pruns)
     p_stream = statistics.median(r[1] for r in pruns)
+    peer_cpu = cpu["dicomfast"] / reps if pid and cpu["dicomfast"] else None
+    if peer_cpu:
+        note += f"; Orthanc's CPU per request {peer_cpu * ms:.0f} ms"
+    extra = {
+        "dicomfast_ms": total * ms,
+        "pynetdicom_ms": p_total * ms,
+        "dicomfast_first_to_last_ms": stream * ms,
+        "pynetdicom_first_to_last_ms": p_stream * ms,
+        "peer_floor_ms": floor[0] * ms if floor else None,
+        "orthanc_cpu_ms_per_request": peer_cpu * ms if peer_cpu else None,
+        "orthanc_config": ORTHANC_FIND_CONFIG,
+        "query": {**FIND_QUERY, "QueryRetrieveLevel": "IMAGE"},
+        "runs": reps,
+    }
     mismatch = ""
     if sorted(ours_uids) != sorted(their_uids):
         mismatch = f"{len(set(ours_uids) ^ set(their_uids))} identifiers differ ({len(their_uids)} vs {len(ours_uids)})"
@@ -578,8 +645,9 @@ def _find_rows(port: int, cfg: Config) -> list[Row]:
             got / total,
             True,
             got,
-            note=note,
+            note=f"{total * ms:.0f} ms vs {p_total * ms:.0f} ms; " + note,
             mismatch=mismatch,
+            extra=extra,
         ),
         Row(
             "net",
@@ -592,6 +660,7 @@ def _find_rows(port: int, cfg: Config) -> list[Row]:
             got,
             note="receiving and decoding: Orthanc matches everything before its first response",
             mismatch=mismatch,
+            extra=extra,
         ),
     ]
 
@@ -635,8 +704,8 @@ def run(cfg: Config) -> list[Row]:
         )
     if installed(ORTHANC):
         try:
-            with orthanc() as port:
-                rows += _find_rows(port, cfg)
+            with orthanc_process() as (port, proc):
+                rows += _find_rows(port, cfg, proc.pid)
         except RuntimeError as e:
             rows.append(Row("net", "C-FIND", "Orthanc", "identifiers/s", None, None, True, note=f"failed: {e}"))
     else:
