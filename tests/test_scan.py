@@ -401,3 +401,51 @@ def test_force_reads_files_without_preamble(corpus_dir: Path) -> None:
     assert t["ok"][0].as_py()
     assert t["Rows"][0].as_py() == ds.Rows
     assert t["PatientName"][0].as_py() == expected(ds, "PatientName", pa.large_string())
+
+
+def _explicit(group: int, elem: int, vr: bytes, value: bytes) -> bytes:
+    """One element in explicit VR little endian (PS3.5 §7.1.2)."""
+    head = group.to_bytes(2, "little") + elem.to_bytes(2, "little") + vr
+    if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
+        return head + b"\0\0" + len(value).to_bytes(4, "little") + value
+    return head + len(value).to_bytes(2, "little") + value
+
+
+def _part10(body: bytes) -> bytes:
+    """A Part 10 file (PS3.10 §7.1) in explicit VR little endian around ``body``."""
+    meta = _explicit(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1\0")
+    return b"\0" * 128 + b"DICM" + meta + body
+
+
+@pytest.mark.parametrize("pad", [0, 3_000, 5_000, 20_000, 100_000, 300_000])
+def test_headers_past_the_first_read(tmp_path: Path, pad: int) -> None:
+    # The wanted tags come after `pad` bytes of a private value and two sequences that are not wanted (one
+    # of defined length holding no item tag, one of undefined length with an item of undefined length):
+    # the scan reads on past its first page (growing the read, or through the core's reader) and steps
+    # over what it does not want, as dcmread with specific_tags does.
+    bad_seq = _explicit(0x0008, 0x1140, b"SQ", _explicit(0x0008, 0x1150, b"UI", b"1.2\0"))
+    item = b"\xfe\xff\x00\xe0\xff\xff\xff\xff" + _explicit(0x0008, 0x1155, b"UI", b"1.2.3\0")
+    item += b"\xfe\xff\x0d\xe0\0\0\0\0"
+    undef_seq = b"\x08\x00\x15\x11SQ\0\0\xff\xff\xff\xff" + item + b"\xfe\xff\xdd\xe0\0\0\0\0"
+    body = (
+        _explicit(0x0008, 0x0060, b"CS", b"MR")
+        + bad_seq
+        + undef_seq
+        + _explicit(0x0009, 0x0010, b"LO", b"ACME")
+        + _explicit(0x0009, 0x1001, b"OB", bytes(range(256)) * (pad // 256) + b"\0" * (pad % 256))
+        + _explicit(0x0010, 0x0010, b"PN", b"DOE^JANE")
+        + _explicit(0x0020, 0x0013, b"IS", b"7 ")
+        + _explicit(0x0028, 0x0030, b"DS", b"0.5\\0.25")
+        + _explicit(0x7FE0, 0x0010, b"OB", b"\0" * 64)
+    )
+    path = tmp_path / "big-header.dcm"
+    path.write_bytes(_part10(body))
+    tags = ["Modality", "PatientName", "InstanceNumber", "PixelSpacing"]
+    t = dicomfast.scan(path, tags=tags, threads=1)
+    assert t["ok"].to_pylist() == [True], t["error"].to_pylist()
+    assert t["size"].to_pylist() == [path.stat().st_size]
+    got = {k: t[k][0].as_py() for k in tags}
+    assert got == {"Modality": "MR", "PatientName": "DOE^JANE", "InstanceNumber": 7, "PixelSpacing": [0.5, 0.25]}
+    ds = dicomfast.dcmread(path, stop_before_pixels=True, specific_tags=_wanted_top(tags))
+    assert str(ds.PatientName) == "DOE^JANE"
+    assert ds.InstanceNumber == 7

@@ -363,6 +363,19 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> tuple[float, A
     return statistics.median(times), out
 
 
+def conditions() -> str:
+    """The machine's state while timing: the cores this process may use and the load average."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        load = "load average unknown"
+    return f"{cores} cores usable, {load}"
+
+
 def _cpu_median(key: int | str, repeat: int) -> float | None:
     vals = CPU.get(key, [])[-repeat:]
     return statistics.median(vals) if vals else None
@@ -564,8 +577,34 @@ def run(cfg: Config) -> list[Row]:
             rows.append(Row("scan", f"{work}, dicomfast 1 thread", "dicomsdl (not installed)", "files/s", None, n / t1))
 
         rows.append(
-            Row("scan", f"{work}, dicomfast {s_threads}", "dicomfast 1 thread", "files/s", n / t1, n / tn, True, n)
+            Row(
+                "scan",
+                f"{work}, dicomfast {s_threads}",
+                "dicomfast 1 thread",
+                "files/s",
+                n / t1,
+                n / tn,
+                True,
+                n,
+                note=conditions(),
+            )
         )
+        cpun = _cpu_median(threads, reps)
+        if cpu1 and cpun and threads > 1:
+            # CPU time of the whole scan on N threads against 1: what the threads cost beyond the work itself.
+            rows.append(
+                Row(
+                    "scan",
+                    f"{work}: files per CPU-second, dicomfast {s_threads}",
+                    "dicomfast 1 thread",
+                    "files/CPU-s",
+                    n / cpu1,
+                    n / cpun,
+                    True,
+                    n,
+                    note=f"wall-time speed-up {t1 / tn:.2f}x; {cpu1 / cpun * threads:.2f}x with {s_threads} all busy",
+                )
+            )
         rows += _rss_rows(root, n, cfg)
     return rows
 
@@ -577,6 +616,7 @@ def _rss_rows(root: Path, n: int, cfg: Config) -> list[Row]:
     rows = []
     sets = [(1, f"{n:,} files")]
     if not cfg.quick:
+        sets.append((5, f"{n * 5:,} rows (the {n:,} files listed 5 times)"))
         sets.append((50, f"{n * 50:,} rows (the {n:,} files listed 50 times)"))
     for times, label in sets:
         try:

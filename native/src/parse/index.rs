@@ -165,7 +165,9 @@ pub struct Parser<'a> {
     big_endian: bool,
     opts: &'a ReadOptions,
     /// Wanted top-level tags (sorted, for binary search) and the largest of them.
-    wanted: Option<(Vec<Tag>, Tag)>,
+    wanted: Option<(std::borrow::Cow<'a, [Tag]>, Tag)>,
+    /// Where the last search of `wanted` ended (see [`Parser::is_wanted`]).
+    wanted_at: usize,
     count: usize,
     /// The buffer is only a prefix of the file: running out of bytes means "read more", not "malformed".
     pub partial: bool,
@@ -192,11 +194,19 @@ impl<'a> Parser<'a> {
     /// A parser of `buf` with the given byte order.
     #[must_use]
     pub fn new(buf: &'a [u8], big_endian: bool, opts: &'a ReadOptions) -> Parser<'a> {
-        let wanted = opts.specific_tags.as_ref().map(|tags| {
-            let mut set: Vec<Tag> = tags.clone();
-            set.push(Tag::SPECIFIC_CHARACTER_SET);
-            set.sort_unstable();
-            set.dedup();
+        let wanted = opts.specific_tags.as_deref().map(|tags| {
+            // A list already sorted, without duplicates and with Specific Character Set (as a scan gives
+            // it for every file) is used as it is.
+            let set =
+                if tags.windows(2).all(|w| w[0] < w[1]) && tags.binary_search(&Tag::SPECIFIC_CHARACTER_SET).is_ok() {
+                    std::borrow::Cow::Borrowed(tags)
+                } else {
+                    let mut set: Vec<Tag> = tags.to_vec();
+                    set.push(Tag::SPECIFIC_CHARACTER_SET);
+                    set.sort_unstable();
+                    set.dedup();
+                    std::borrow::Cow::Owned(set)
+                };
             let max = set.last().copied().unwrap_or_default();
             (set, max)
         });
@@ -205,6 +215,7 @@ impl<'a> Parser<'a> {
             big_endian,
             opts,
             wanted,
+            wanted_at: 0,
             count: 0,
             partial: false,
             needs_more: false,
@@ -372,9 +383,15 @@ impl<'a> Parser<'a> {
         depth: usize,
     ) -> Result<()> {
         let start = *cursor;
+        // Top-level data sets usually hold dozens of elements (or the few tags wanted): one allocation
+        // instead of several regrowths.
+        let capacity = match (&end, &self.wanted) {
+            (End::TopLevel, Some((set, _))) => set.len(),
+            (End::TopLevel, None) => 96,
+            _ => 0,
+        };
         let mut ds = Dataset {
-            // Top-level data sets usually hold dozens of elements: one allocation instead of several regrowths.
-            elements: Vec::with_capacity(if matches!(end, End::TopLevel) { 96 } else { 0 }),
+            elements: Vec::with_capacity(capacity),
             explicit_vr: explicit,
             offset: start,
         };
@@ -448,15 +465,22 @@ impl<'a> Parser<'a> {
                 pos = limit;
                 break Ok(());
             }
+            let wanted = !top || self.is_wanted(tag);
+            if !wanted
+                && tag.0 != 0xFFFE
+                && let Some(next) = self.skip_element(pos, explicit, limit)
+            {
+                // An element that is not wanted is stepped over, as pydicom's reader does with
+                // specific_tags: its value (a sequence's items too) is neither indexed nor looked at.
+                pos = next;
+                continue;
+            }
             let (el, next) = match self.parse_element(pos, tag, explicit, limit, depth) {
                 Ok(r) => r,
                 Err(e) => break Err(e),
             };
             pos = next;
-            if top
-                && let Some((set, _)) = &self.wanted
-                && set.binary_search(&tag).is_err()
-            {
+            if !wanted {
                 continue;
             }
             self.count += 1;
@@ -474,6 +498,45 @@ impl<'a> Parser<'a> {
         *cursor = pos;
         out.elements = ds.elements;
         result
+    }
+
+    /// Whether a top-level element is kept: every one without `specific_tags`, else those named (and
+    /// Specific Character Set). Tags ascend in a data set (PS3.5 §7.1), so the search goes on from where
+    /// the previous one ended; a tag out of order starts it over.
+    fn is_wanted(&mut self, tag: Tag) -> bool {
+        let Some((set, _)) = &self.wanted else {
+            return true;
+        };
+        let mut i = self.wanted_at;
+        if i > 0 && set.get(i - 1).is_some_and(|&t| t >= tag) {
+            i = 0;
+        }
+        while set.get(i).is_some_and(|&t| t < tag) {
+            i += 1;
+        }
+        self.wanted_at = i;
+        set.get(i) == Some(&tag)
+    }
+
+    /// The offset after the element whose header starts at `pos`, when its length is defined and its value
+    /// lies within `limit`; `None` otherwise (undefined length, a value running past the end: the full
+    /// parse reads those, and reports what is wrong). The header is read as [`Parser::parse_element`] reads
+    /// it (PS3.5 §7.1.2: a 12-byte header for the VRs with a 32-bit length, 8 bytes otherwise; a VR that is
+    /// not two letters means an implicit VR element).
+    fn skip_element(&self, pos: usize, explicit: bool, limit: usize) -> Option<usize> {
+        let (length, header_len) = match self.buf.get(pos + 4..pos + 6) {
+            Some(&[a, b]) if explicit && is_vr_letter(a) && is_vr_letter(b) => match VR::from_bytes([a, b]) {
+                Some(vr) if vr.has_long_header() => (self.u32_at(pos + 8)?, 12),
+                _ => (u32::from(self.u16_at(pos + 6)?), 8),
+            },
+            _ => (self.u32_at(pos + 4)?, 8),
+        };
+        if length == UNDEFINED {
+            return None;
+        }
+        (pos + header_len)
+            .checked_add(length as usize)
+            .filter(|&end| end <= limit)
     }
 
     /// Parses one element whose header starts at `pos`; returns it and the offset after it.

@@ -157,7 +157,11 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     let meta_opts = ReadOptions {
         specific_tags: None,
         stop_before_pixels: false,
-        ..opts.clone()
+        force: opts.force,
+        max_depth: opts.max_depth,
+        max_elements: opts.max_elements,
+        lenient: opts.lenient,
+        transfer_syntax: opts.transfer_syntax.clone(),
     };
     let mut errors = Vec::new();
     let (meta, after_meta) = {
@@ -355,6 +359,31 @@ mod tests {
         let err = parse(Arc::new(file(&body, "1.2.840.10008.1.2.1")), &ReadOptions::default()).expect_err("lies");
         assert!(err.to_string().contains("exceeds"), "{err}");
         assert_eq!(err.tag(), Some(Tag::PIXEL_DATA));
+    }
+
+    #[test]
+    fn specific_tags_step_over_what_is_not_wanted() {
+        // (0008,1140) a defined-length sequence whose item is malformed (no (FFFE,E000) item tag), then
+        // (0008,0060) before (0008,0020) (out of order), then (0010,0010).
+        let mut body = Vec::new();
+        body.extend_from_slice(&[0x08, 0x00, 0x40, 0x11, b'S', b'Q', 0, 0, 8, 0, 0, 0]);
+        body.extend_from_slice(&[0x08, 0x00, 0x50, 0x11, 0, 0, 0, 0]);
+        body.extend(explicit_le((0x0008, 0x0060), b"CS", b"MR"));
+        body.extend(explicit_le((0x0008, 0x0020), b"DA", b"20240102"));
+        body.extend(explicit_le((0x0010, 0x0010), b"PN", b"DOE^JANE"));
+        let buf = file(&body, "1.2.840.10008.1.2.1");
+        let err = parse(Arc::new(buf.clone()), &ReadOptions::default()).expect_err("a malformed sequence");
+        assert_eq!(err.tag(), Some(Tag(0x0008, 0x1140)), "{err}");
+        // As pydicom's reader with specific_tags, the sequence that is not wanted is not looked at.
+        let opts = ReadOptions {
+            specific_tags: Some(vec![Tag(0x0010, 0x0010), Tag(0x0008, 0x0020)]),
+            ..ReadOptions::default()
+        };
+        let f = parse(Arc::new(buf), &opts).expect("the wanted tags are read");
+        let tags: Vec<Tag> = f.dataset.elements.iter().map(|e| e.tag).collect();
+        assert_eq!(tags, vec![Tag(0x0008, 0x0020), Tag(0x0010, 0x0010)]);
+        let pn = f.dataset.get(Tag(0x0010, 0x0010)).expect("PatientName");
+        assert_eq!(&f.bytes()[pn.value_range()], b"DOE^JANE");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Each call to `Scanner.next_batch` works in chunks: the GIL is released for a chunk (walk, reads,
 //! parsing and column building on the scan's rayon pool), then `check_signals` runs so Ctrl-C stops the
-//! scan between chunks. Buffers move into numpy arrays without a copy; `dicomfast/scan.py` wraps them in
+//! scan between chunks; the pieces of all its chunks are joined once, in parallel, at the end. Buffers move into numpy arrays without a copy; `dicomfast/scan.py` wraps them in
 //! `pyarrow.Array.from_buffers`.
 
 use std::path::PathBuf;
@@ -135,26 +135,28 @@ impl PyScanner {
     /// The next batch as `(rows, errors, [(name, column)])`, or None at the end. Ctrl-C is honoured between
     /// chunks of `chunk_size` files.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let mut acc: Option<scan::Batch> = None;
-        while acc.as_ref().map_or(0, |b| b.rows) < self.batch_size {
-            let want = self
-                .chunk_size
-                .min(self.batch_size - acc.as_ref().map_or(0, |b| b.rows));
+        // The pieces of each chunk are kept as they are and joined once, for the whole batch.
+        let mut parts: Vec<scan::Batch> = Vec::new();
+        let mut rows = 0;
+        while rows < self.batch_size {
+            let want = self.chunk_size.min(self.batch_size - rows);
             let chunk = py.detach(|| {
                 self.inner
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .next_chunk(want)
+                    .next_parts(want)
             });
             py.check_signals()?;
             match chunk {
-                Some(c) => match &mut acc {
-                    Some(a) => py.detach(|| a.extend(c)),
-                    None => acc = Some(c),
-                },
+                Some(c) => {
+                    rows += c.iter().map(|b| b.rows).sum::<usize>();
+                    parts.extend(c);
+                }
                 None => break,
             }
         }
+        let acc = (!parts.is_empty())
+            .then(|| py.detach(|| self.inner.lock().unwrap_or_else(PoisonError::into_inner).concat(parts)));
         let Some(batch) = acc else { return Ok(None) };
         let cols = PyList::empty(py);
         for c in batch.columns {

@@ -271,9 +271,25 @@ impl Bitmap {
             self.zeros += other.zeros;
             return;
         }
-        for i in 0..other.len {
-            self.push(other.get(i));
+        // Not byte-aligned: each byte of `other` straddles two of ours. Bits past `len` are zero in both
+        // bitmaps, so or-ing whole bytes is exact; the extra byte at the end, if any, is dropped.
+        let shift = self.len % 8;
+        for &b in &other.bytes {
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= b << shift;
+            }
+            self.bytes.push(b >> (8 - shift));
         }
+        self.len += other.len;
+        self.zeros += other.zeros;
+        self.bytes.truncate(self.len.div_ceil(8));
+    }
+
+    /// Reserves room for the bits of `others`.
+    fn reserve_for<'a>(&mut self, others: impl Iterator<Item = &'a Bitmap>) {
+        let bits: usize = others.map(|b| b.len).sum();
+        self.bytes
+            .reserve((self.len + bits).div_ceil(8).saturating_sub(self.bytes.len()) + 1);
     }
 }
 
@@ -353,6 +369,25 @@ impl Array {
         }
     }
 
+    /// An empty array of `kind` with room for `n` slots (and `bytes` bytes of text or binary values).
+    #[must_use]
+    pub fn with_capacity(kind: Kind, n: usize, bytes: usize) -> Array {
+        let mut a = Array::new(kind);
+        a.validity.bytes.reserve(n.div_ceil(8));
+        match &mut a.values {
+            Values::Var { offsets, data } => {
+                offsets.reserve(n);
+                data.reserve(bytes);
+            }
+            Values::Int(v) => v.reserve(n),
+            Values::UInt(v) => v.reserve(n),
+            Values::Float(v) => v.reserve(n),
+            Values::Date(v) => v.reserve(n),
+            Values::Bool(v) => v.bytes.reserve(n.div_ceil(8)),
+        }
+        a
+    }
+
     /// Number of slots.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -426,6 +461,33 @@ impl Array {
         self.validity.push(ok);
     }
 
+    /// Reserves room for the slots of `others` (of the same kind).
+    fn reserve_for<'a>(&mut self, others: impl Iterator<Item = &'a Array> + Clone) {
+        self.validity.reserve_for(others.clone().map(|a| &a.validity));
+        let slots: usize = others.clone().map(Array::len).sum();
+        match &mut self.values {
+            Values::Var { offsets, data } => {
+                offsets.reserve(slots);
+                data.reserve(
+                    others
+                        .map(|a| match &a.values {
+                            Values::Var { data, .. } => data.len(),
+                            _ => 0,
+                        })
+                        .sum(),
+                );
+            }
+            Values::Int(v) => v.reserve(slots),
+            Values::UInt(v) => v.reserve(slots),
+            Values::Float(v) => v.reserve(slots),
+            Values::Date(v) => v.reserve(slots),
+            Values::Bool(v) => v.reserve_for(others.map(|a| match &a.values {
+                Values::Bool(b) => b,
+                _ => &a.validity,
+            })),
+        }
+    }
+
     /// Appends every slot of `other` (of the same kind).
     pub fn extend(&mut self, other: Array) {
         self.validity.extend(&other.validity);
@@ -476,6 +538,24 @@ impl ColumnData {
         }
     }
 
+    /// An empty column with room for `rows` rows (of `bytes` bytes of text or binary values in all).
+    #[must_use]
+    pub fn with_capacity(kind: Kind, list: bool, rows: usize, bytes: usize) -> ColumnData {
+        if list {
+            let mut offsets = Vec::with_capacity(rows + 1);
+            offsets.push(0);
+            let mut validity = Bitmap::default();
+            validity.bytes.reserve(rows.div_ceil(8));
+            ColumnData::List {
+                validity,
+                offsets,
+                items: Array::with_capacity(kind, rows * 3, bytes),
+            }
+        } else {
+            ColumnData::Flat(Array::with_capacity(kind, rows, bytes))
+        }
+    }
+
     /// Number of rows.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -523,6 +603,29 @@ impl ColumnData {
                 }
                 validity.push(true);
                 offsets.push(i32::try_from(items.len()).unwrap_or(i32::MAX));
+            }
+        }
+    }
+
+    /// Reserves room for the rows of `others` (same shape), so that extending by them copies each once.
+    pub fn reserve_for(&mut self, others: &[ColumnData]) {
+        match self {
+            ColumnData::Flat(a) => a.reserve_for(others.iter().filter_map(|o| match o {
+                ColumnData::Flat(b) => Some(b),
+                ColumnData::List { .. } => None,
+            })),
+            ColumnData::List {
+                validity,
+                offsets,
+                items,
+            } => {
+                let lists = others.iter().filter_map(|o| match o {
+                    ColumnData::List { validity, items, .. } => Some((validity, items)),
+                    ColumnData::Flat(_) => None,
+                });
+                validity.reserve_for(lists.clone().map(|(v, _)| v));
+                offsets.reserve(lists.clone().map(|(v, _)| v.len).sum());
+                items.reserve_for(lists.map(|(_, i)| i));
             }
         }
     }
@@ -644,6 +747,22 @@ mod tests {
         assert!(parse_spec("ReferencedImageSequence", None).is_err());
         assert!(parse_spec("ReferencedImageSequence.ReferencedSOPInstanceUID", None).is_err());
         assert!(parse_spec("NoSuchKeyword", None).is_err());
+    }
+
+    #[test]
+    fn unaligned_bitmaps_join_bit_for_bit() {
+        for (n, m) in [(1, 1), (3, 13), (7, 9), (9, 16), (13, 30), (17, 1)] {
+            let bits = |k: usize, salt: usize| (0..k).map(move |i| !(i * 7 + salt).is_multiple_of(3));
+            let mut a = Bitmap::default();
+            bits(n, 1).for_each(|b| a.push(b));
+            let mut b = Bitmap::default();
+            bits(m, 2).for_each(|x| b.push(x));
+            let mut want = Bitmap::default();
+            bits(n, 1).chain(bits(m, 2)).for_each(|x| want.push(x));
+            a.extend(&b);
+            assert_eq!((a.len, a.zeros), (want.len, want.zeros), "{n} + {m}");
+            assert_eq!(a.bytes, want.bytes, "{n} + {m}");
+        }
     }
 
     #[test]

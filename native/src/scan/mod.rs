@@ -4,11 +4,13 @@
 //! - [`columns`]: column specifications (tags, nested paths, types from the dictionary) and the plain
 //!   Arrow-layout buffers they are built in.
 //!
-//! A [`Scanner`] hands out [`Batch`]es of at most a chunk of files each: the walk gives the next entries,
-//! a rayon pool reads and parses them (only the bytes before Pixel Data, and only up to the largest tag
-//! wanted), each worker builds the columns of its slice, and the slices are joined in order. Every file
-//! gives exactly one row: a file that cannot be read or parsed gets `ok = false` and its `error`, with
-//! nulls elsewhere. A panic while reading one file (a bug) is caught and becomes that file's error.
+//! A [`Scanner`] hands out [`Batch`]es of at most a chunk of files each. One worker of a rayon pool walks,
+//! handing each piece of 64 files to the pool as soon as it has walked it; the workers read and parse the
+//! pieces (only the bytes before Pixel Data, and only up to the largest tag wanted: usually one read of
+//! one page, with the elements not wanted stepped over) and build the columns of each piece; the pieces are
+//! joined in walk order, column by column in parallel. Every file gives exactly one row: a file that
+//! cannot be read or parsed gets `ok = false` and its `error`, with nulls elsewhere. A panic while reading
+//! one file (a bug) is caught and becomes that file's error.
 
 pub mod columns;
 pub mod walk;
@@ -22,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::dictionary::{Tag, VR};
 use crate::error::{Error, Result};
-use crate::parse::{self, Body, Dataset, Element, ParsedFile, ReadOptions};
+use crate::parse::{self, Body, Bytes, Dataset, Element, ParsedFile, ReadOptions};
 use crate::value::{self, IsItem, Number, Value, charset::Charsets};
 pub use columns::{Array, Bitmap, Cell, Column, ColumnData, ColumnSpec, Kind, Values, parse_spec};
 pub use walk::{Entry, Glob, WalkOptions, Walker};
@@ -168,6 +170,9 @@ impl Plan {
                 }
             }
         }
+        // The parser keeps (0008,0005) Specific Character Set whatever is asked; naming it here gives it a
+        // sorted list it uses as it is, file after file.
+        wanted.insert(Tag::SPECIFIC_CHARACTER_SET);
         let read = ReadOptions {
             stop_before_pixels: true,
             specific_tags: Some(wanted.into_iter().collect()),
@@ -198,13 +203,18 @@ impl Plan {
     }
 
     fn empty_batch(&self) -> Batch {
+        self.batch_with_capacity(0)
+    }
+
+    /// An empty batch with room for `rows` rows (text columns: for values of a UID's length, about).
+    fn batch_with_capacity(&self, rows: usize) -> Batch {
         Batch {
             columns: self
                 .schema()
                 .into_iter()
                 .map(|(name, kind, list)| Column {
                     name,
-                    data: ColumnData::new(kind, list),
+                    data: ColumnData::with_capacity(kind, list, rows, if kind == Kind::Str { rows * 64 } else { 0 }),
                 })
                 .collect(),
             rows: 0,
@@ -218,8 +228,14 @@ fn raw_worthy(spec: &ColumnSpec) -> bool {
     crate::dictionary::lookup(spec.leaf()).is_some_and(|e| matches!(e.vr, VR::DA | VR::DS | VR::IS))
 }
 
-/// The first read of a file: most headers (everything before Pixel Data) fit in it.
-const FIRST_READ: u64 = 8 * 1024;
+/// The first read of a file: one page. The headers of most files reach the tags a scan wants within it
+/// (typically before (0028,0030) Pixel Spacing, a few KiB in), and copying less from the page cache is the
+/// cheaper read.
+const FIRST_READ: usize = 4 * 1024;
+
+/// The most read by growing the first read on the same descriptor; a header larger than this is left to
+/// the reader of the core (which maps large files).
+const MAX_GROWN_READ: usize = 256 * 1024;
 
 /// Opens a file for reading without blocking on a FIFO that appeared after the walk (`O_NONBLOCK` has no
 /// effect on regular files).
@@ -234,10 +250,17 @@ fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     o.open(path)
 }
 
-/// Reads the header of a file: one open, one `fstat` (the size), one read of the first bytes; the rest of
-/// the file only when its header does not fit in them.
-fn read_file(path: &std::path::Path, opts: &ReadOptions) -> (Option<u64>, std::result::Result<ParsedFile, String>) {
+/// Appends up to `n` more bytes of `file` (read from its current position) to `buf`.
+fn read_more(file: &std::fs::File, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
     use std::io::Read;
+    buf.reserve_exact(n);
+    file.take(n as u64).read_to_end(buf).map(|_| ())
+}
+
+/// Reads the header of a file: one open, one `fstat` (the size), one read of the first page; when the
+/// header runs past what was read, more is read from the same descriptor (four times as much each time),
+/// and only a header larger than [`MAX_GROWN_READ`] goes to the reader of the core.
+fn read_file(path: &std::path::Path, opts: &ReadOptions) -> (Option<u64>, std::result::Result<ParsedFile, String>) {
     let file = match open(path) {
         Ok(f) => f,
         Err(e) => return (None, Err(walk::io_error_text(&e))),
@@ -253,22 +276,35 @@ fn read_file(path: &std::path::Path, opts: &ReadOptions) -> (Option<u64>, std::r
         Ok(m) => m.len(),
         Err(e) => return (None, Err(walk::io_error_text(&e))),
     };
-    let first = len.min(FIRST_READ);
-    let mut buf = Vec::with_capacity(usize::try_from(first).unwrap_or(0));
-    if let Err(e) = (&file).take(first).read_to_end(&mut buf) {
-        return (Some(len), Err(walk::io_error_text(&e)));
+    let size = usize::try_from(len).unwrap_or(usize::MAX);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut want = size.min(FIRST_READ);
+    loop {
+        let more = want - buf.len();
+        if let Err(e) = read_more(&file, &mut buf, more) {
+            return (Some(len), Err(walk::io_error_text(&e)));
+        }
+        // A file that shrank since its fstat ends here.
+        let whole = buf.len() >= size || buf.len() < want;
+        let bytes: Bytes = Arc::new(std::mem::take(&mut buf));
+        match parse::parse(Arc::clone(&bytes), opts) {
+            // The parse stopped before the end of what was read: the header is complete.
+            Ok(p) if whole || p.stopped_early => return (Some(len), Ok(p)),
+            // Whether a file is DICOM is decided by its first 132 bytes.
+            Err(e @ Error::NotDicom { .. }) => return (Some(len), Err(error_text(&e))),
+            Err(e) if whole => return (Some(len), Err(error_text(&e))),
+            _ => {}
+        }
+        if want >= MAX_GROWN_READ {
+            break;
+        }
+        // The header runs past what was read: read on from where the descriptor is.
+        want = size.min(want * 4);
+        buf = Vec::with_capacity(want);
+        buf.extend_from_slice((*bytes).as_ref());
     }
     drop(file);
-    let whole = buf.len() as u64 >= len;
-    match parse::parse(Arc::new(buf), opts) {
-        // The parse stopped before the end of what was read: the header is complete.
-        Ok(p) if whole || p.stopped_early => return (Some(len), Ok(p)),
-        // Whether a file is DICOM is decided by its first 132 bytes.
-        Err(e @ Error::NotDicom { .. }) => return (Some(len), Err(error_text(&e))),
-        Err(e) if whole => return (Some(len), Err(error_text(&e))),
-        _ => {}
-    }
-    // The header runs past the first read: the reader of the core reads on (or maps the file).
+    // A header larger still: the reader of the core reads on (or maps the file).
     (Some(len), parse::read_path(path, opts).map_err(|e| error_text(&e)))
 }
 
@@ -293,11 +329,31 @@ fn read_entry(entry: &Entry, opts: &ReadOptions) -> FileOutcome {
     }
 }
 
+/// The data sets around an element, from the innermost outwards.
+enum Chain<'a> {
+    /// A top-level element (or one of the file meta): its data set alone, with no allocation.
+    Top([&'a Dataset; 1]),
+    /// An element inside sequence items.
+    Nested(Vec<&'a Dataset>),
+}
+
+impl<'a> Chain<'a> {
+    fn as_slice(&self) -> &[&'a Dataset] {
+        match self {
+            Chain::Top(one) => one,
+            Chain::Nested(v) => v,
+        }
+    }
+}
+
 /// Finds the element a spec names: the data sets from the innermost outwards, and the element.
-fn locate<'a>(pf: &'a ParsedFile, spec: &ColumnSpec) -> Option<(Vec<&'a Dataset>, &'a Element)> {
+fn locate<'a>(pf: &'a ParsedFile, spec: &ColumnSpec) -> Option<(Chain<'a>, &'a Element)> {
     let mut ds = if spec.in_meta() { &pf.meta } else { &pf.dataset };
-    let mut chain = vec![ds];
     let (last, inner) = spec.path.split_last()?;
+    if inner.is_empty() {
+        return Some((Chain::Top([ds]), ds.get(last.tag)?));
+    }
+    let mut chain = vec![ds];
     for step in inner {
         let el = ds.get(step.tag)?;
         let Body::Sequence(items) = &el.body else {
@@ -308,7 +364,7 @@ fn locate<'a>(pf: &'a ParsedFile, spec: &ColumnSpec) -> Option<(Vec<&'a Dataset>
     }
     let el = ds.get(last.tag)?;
     chain.reverse();
-    Some((chain, el))
+    Some((Chain::Nested(chain), el))
 }
 
 /// Text of a value as written (padding removed), for `*_raw` columns.
@@ -355,24 +411,178 @@ fn push_value(
         col.push_null();
         return;
     }
+    let chain = chain.as_slice();
     let vr = match spec.vr {
         Some(v) => v,
         None if el.explicit && el.vr != VR::UN => el.vr,
-        None => value::effective_vr(buf, el, &chain, big_endian),
+        None => value::effective_vr(buf, el, chain, big_endian),
     };
+    if push_plain(
+        col,
+        spec.kind,
+        vr,
+        buf.get(el.value_range()).unwrap_or_default(),
+        big_endian,
+    ) {
+        return;
+    }
     let needs_charsets = matches!(vr, VR::LO | VR::SH | VR::UC | VR::LT | VR::ST | VR::UT | VR::PN);
     let local;
     let charsets: &Charsets = if !needs_charsets || spec.in_meta() {
         local = Charsets::default();
         &local
     } else if chain.len() == 1 {
-        top_charsets.get_or_insert_with(|| value::charsets_for(buf, &chain))
+        top_charsets.get_or_insert_with(|| value::charsets_for(buf, chain))
     } else {
-        local = value::charsets_for(buf, &chain);
+        local = value::charsets_for(buf, chain);
         &local
     };
     let v = value::decode(buf, el, vr, big_endian, charsets);
     push_decoded(col, spec.kind, v, buf);
+}
+
+/// Appends the cells of a text value split at backslashes (PS3.5 §6.4) to a column of `kind`, as
+/// [`push_decoded`] appends `Value::Strs` of the same parts.
+fn push_parts<'a>(col: &mut ColumnData, kind: Kind, text: &'a str, parts: impl Iterator<Item = &'a str> + Clone) {
+    let list = matches!(col, ColumnData::List { .. });
+    match kind {
+        Kind::Str => {
+            if parts.clone().all(str::is_empty) {
+                col.push_null();
+            } else if !list {
+                // One value, or several kept as written (backslash-separated) in a single-valued column.
+                col.push_cells(&[Cell::Str(text)]);
+            } else {
+                let cells: Vec<Cell<'_>> = parts.map(Cell::Str).collect();
+                col.push_cells(&cells);
+            }
+        }
+        Kind::Date => {
+            let mut parts = parts.map(|x| columns::parse_da(x).map_or(Cell::Null, Cell::Date));
+            match (list, parts.next(), parts.clone().next()) {
+                (false, Some(one), None) => col.push_cells(&[one]),
+                (false, _, _) => col.push_null(),
+                (true, first, _) => {
+                    let cells: Vec<Cell<'_>> = first.into_iter().chain(parts).collect();
+                    col.push_cells(&cells);
+                }
+            }
+        }
+        _ => col.push_null(),
+    }
+}
+
+/// Appends the number cells of one value (at most one for a single-valued column; `None` when a flat
+/// column gets several, which makes it null as in [`push_decoded`]).
+fn push_numbers<'a>(col: &mut ColumnData, mut cells: impl Iterator<Item = Cell<'a>>) {
+    if matches!(col, ColumnData::List { .. }) {
+        let all: Vec<Cell<'_>> = cells.collect();
+        col.push_cells(&all);
+        return;
+    }
+    match (cells.next(), cells.next()) {
+        (Some(one), None) => col.push_cells(&[one]),
+        _ => col.push_null(),
+    }
+}
+
+/// An IS item as an integer, as `value::decode` reads it (pydicom's IS: "12", " 12 ", "1.0"); `None` for
+/// anything else (empty, a fraction, not a number).
+fn is_int(t: &str) -> Option<i64> {
+    let t = t.trim_matches([' ', '\0']);
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(v) = t.parse::<i64>() {
+        return Some(v);
+    }
+    let f = t.parse::<f64>().ok()?;
+    #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+    (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+}
+
+/// The common cases of [`push_value`] without building a [`Value`]: binary integers into an int column, and
+/// ASCII text (without ESC, so every character set reads it as ASCII, PS3.5 §6.1.2.5) of the VRs a header
+/// scan meets most. Gives exactly the cells `value::decode` + [`push_decoded`] give; `false` when the value is
+/// not one of these cases (it then takes that path).
+fn push_plain(col: &mut ColumnData, kind: Kind, vr: VR, bytes: &[u8], big_endian: bool) -> bool {
+    if bytes.is_empty() {
+        return false;
+    }
+    if matches!(vr, VR::US | VR::SS | VR::UL | VR::SL | VR::SV) {
+        let size = vr.number_size();
+        if kind != Kind::Int || size == 0 || !bytes.len().is_multiple_of(size) {
+            return false;
+        }
+        let cells = bytes.chunks_exact(size).map(|c| {
+            macro_rules! int {
+                ($t:ty, $n:expr) => {{
+                    let a: [u8; $n] = c.try_into().unwrap_or_default();
+                    i64::from(if big_endian {
+                        <$t>::from_be_bytes(a)
+                    } else {
+                        <$t>::from_le_bytes(a)
+                    })
+                }};
+            }
+            Cell::Int(match vr {
+                VR::US => int!(u16, 2),
+                VR::SS => int!(i16, 2),
+                VR::UL => int!(u32, 4),
+                VR::SL => int!(i32, 4),
+                _ => int!(i64, 8),
+            })
+        });
+        push_numbers(col, cells);
+        return true;
+    }
+    if !bytes.is_ascii() || bytes.contains(&0x1B) {
+        return false;
+    }
+    let Ok(s) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    match vr {
+        VR::AS | VR::CS | VR::DA | VR::DT | VR::TM | VR::UI => {
+            let t = s.trim_end_matches([' ', '\0']);
+            push_parts(col, kind, t, t.split('\\'));
+        }
+        VR::LO | VR::SH | VR::UC => {
+            if s.contains('\\') {
+                // Each value is trimmed on its own: the joined text differs from the value as written.
+                return false;
+            }
+            let t = s.trim_end_matches(['\0', ' ']);
+            push_parts(col, kind, t, std::iter::once(t));
+        }
+        VR::PN => {
+            let end = s.trim_end_matches(['\0', ' ']);
+            if kind != Kind::Str {
+                col.push_null();
+            } else if !end.contains('\\') {
+                let t = end.trim_end_matches('=');
+                push_parts(col, kind, t, std::iter::once(t));
+            } else {
+                return false;
+            }
+        }
+        VR::IS if kind == Kind::Int => {
+            let t = s.trim_end_matches([' ', '\0']);
+            push_numbers(col, t.split('\\').map(|x| is_int(x).map_or(Cell::Null, Cell::Int)));
+        }
+        VR::DS if kind == Kind::Float => {
+            let cells = s.trim().split('\\').map(|t| {
+                let n = t.trim_matches([' ', '\0']);
+                match n.parse::<f64>() {
+                    Ok(v) if !n.is_empty() => Cell::Float(v),
+                    _ => Cell::Null,
+                }
+            });
+            push_numbers(col, cells);
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Appends a decoded value to a column of `kind`, converting what converts and leaving the rest null.
@@ -533,7 +743,12 @@ impl Batch {
     }
 }
 
-/// A scan in progress: call [`Scanner::next_chunk`] until it gives `None`.
+/// Files read by one task of the pool: small enough that the two (or more) workers stay busy to the end of
+/// a chunk, large enough that spawning, the task's own columns and the final join cost little.
+const PIECE: usize = 64;
+
+/// A scan in progress: call [`Scanner::next_chunk`] (or [`Scanner::next_parts`] and [`Scanner::concat`])
+/// until it gives `None`.
 pub struct Scanner {
     plan: Arc<Plan>,
     source: Source,
@@ -541,8 +756,6 @@ pub struct Scanner {
     threads: usize,
     /// The walk has given its last entry.
     done: bool,
-    /// Entries walked ahead, for the next chunk.
-    ahead: Vec<Entry>,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -552,6 +765,16 @@ impl std::fmt::Debug for Scanner {
             .field("done", &self.done)
             .finish_non_exhaustive()
     }
+}
+
+/// Reads the files of one piece into a batch of their rows.
+fn read_piece(plan: &Plan, entries: &[Entry]) -> Batch {
+    let mut b = plan.batch_with_capacity(entries.len());
+    for e in entries {
+        let out = read_entry(e, &plan.read);
+        b.push(plan, e, &out);
+    }
+    b
 }
 
 impl Scanner {
@@ -571,7 +794,6 @@ impl Scanner {
             pool,
             threads,
             done: false,
-            ahead: Vec::new(),
         })
     }
 
@@ -612,58 +834,101 @@ impl Scanner {
 
     /// The rows of the next (at most) `n` files, or `None` when every file has been scanned.
     pub fn next_chunk(&mut self, n: usize) -> Option<Batch> {
+        let parts = self.next_parts(n)?;
+        Some(self.concat(parts))
+    }
+
+    /// The rows of the next (at most) `n` files as pieces in walk order (join them with
+    /// [`Scanner::concat`]), or `None` when every file has been scanned.
+    ///
+    /// The walk and the reads overlap: one worker walks, handing each piece of [`PIECE`] files to the pool
+    /// as soon as it is walked, and the other workers read them meanwhile; the walker joins them when the
+    /// chunk is walked. There is no barrier but the end of the chunk, and no piece is larger than
+    /// [`PIECE`] files, so the workers finish within a piece of each other.
+    pub fn next_parts(&mut self, n: usize) -> Option<Vec<Batch>> {
         let n = n.max(1);
-        if self.done && self.ahead.is_empty() {
+        if self.done {
             return None;
         }
-        // This chunk's entries: those walked ahead during the previous chunk, topped up from the walk.
-        let mut entries: Vec<Entry> = if self.ahead.len() > n {
-            let rest = self.ahead.split_off(n);
-            std::mem::replace(&mut self.ahead, rest)
-        } else {
-            std::mem::take(&mut self.ahead)
-        };
-        if entries.len() < n && !self.done {
-            let want = n - entries.len();
-            entries.extend(self.source.take(want));
-            self.done = entries.len() < n;
-        }
-        if entries.is_empty() {
-            return None;
-        }
-        let plan = Arc::clone(&self.plan);
-        // Slices small enough for work stealing to even out slow files, large enough to amortise the joins.
-        let piece = (entries.len() / (self.threads * 8)).clamp(16, 1024);
-        let Scanner { pool, source, done, .. } = self;
-        // The walk of the next chunk runs beside the reads of this one, so it is not a serial step.
-        let (parts, ahead): (Vec<Batch>, Vec<Entry>) = pool.install(|| {
-            rayon::join(
-                || {
-                    entries
-                        .par_chunks(piece)
-                        .map(|slice| {
-                            let mut b = plan.empty_batch();
-                            for e in slice {
-                                let out = read_entry(e, &plan.read);
-                                b.push(&plan, e, &out);
-                            }
-                            b
-                        })
-                        .collect()
-                },
-                || if *done { Vec::new() } else { source.take(n) },
-            )
+        let Scanner {
+            pool,
+            source,
+            plan,
+            done,
+            ..
+        } = self;
+        let plan: &Plan = plan;
+        let out: std::sync::Mutex<Vec<(usize, Batch)>> = std::sync::Mutex::new(Vec::new());
+        pool.install(|| {
+            rayon::scope(|s| {
+                let mut taken = 0;
+                let mut index = 0;
+                while taken < n {
+                    let want = PIECE.min(n - taken);
+                    let entries = source.take(want);
+                    taken += entries.len();
+                    if entries.len() < want {
+                        *done = true;
+                    }
+                    if !entries.is_empty() {
+                        let out = &out;
+                        s.spawn(move |_| {
+                            let b = read_piece(plan, &entries);
+                            out.lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .push((index, b));
+                        });
+                        index += 1;
+                    }
+                    if *done {
+                        break;
+                    }
+                }
+            });
         });
-        if ahead.len() < n {
-            self.done = true;
+        let mut parts = out.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if parts.is_empty() {
+            return None;
         }
-        self.ahead = ahead;
-        let mut parts = parts.into_iter();
-        let mut batch = parts.next().unwrap_or_else(|| plan.empty_batch());
-        for p in parts {
-            batch.extend(p);
+        parts.sort_unstable_by_key(|(i, _)| *i);
+        Some(parts.into_iter().map(|(_, b)| b).collect())
+    }
+
+    /// Joins pieces (of this scan, in order) into one batch, the columns joined in parallel on the pool.
+    #[must_use]
+    pub fn concat(&self, parts: Vec<Batch>) -> Batch {
+        if parts.len() <= 1 {
+            return parts.into_iter().next().unwrap_or_else(|| self.plan.empty_batch());
         }
-        Some(batch)
+        let rows = parts.iter().map(|b| b.rows).sum();
+        let errors = parts.iter().map(|b| b.errors).sum();
+        let width = parts.first().map_or(0, |b| b.columns.len());
+        // Column-major: for each output column, its pieces in order.
+        let mut by_column: Vec<Vec<Column>> = (0..width).map(|_| Vec::with_capacity(parts.len())).collect();
+        for b in parts {
+            for (slot, c) in by_column.iter_mut().zip(b.columns) {
+                slot.push(c);
+            }
+        }
+        let columns = self.pool.install(|| {
+            by_column
+                .into_par_iter()
+                .map(|pieces| {
+                    let mut pieces = pieces.into_iter();
+                    let mut first = pieces.next().unwrap_or_else(|| Column {
+                        name: String::new(),
+                        data: ColumnData::new(Kind::Str, false),
+                    });
+                    let rest: Vec<ColumnData> = pieces.map(|c| c.data).collect();
+                    first.data.reserve_for(&rest);
+                    for d in rest {
+                        first.data.extend(d);
+                    }
+                    first
+                })
+                .collect()
+        });
+        Batch { columns, rows, errors }
     }
 }
 
@@ -676,6 +941,95 @@ pub fn list_files(paths: Vec<PathBuf>, opts: WalkOptions) -> Vec<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The column `push_plain` builds for a value, and the one `value::decode` + `push_decoded` build.
+    fn both_ways(vr: VR, kind: Kind, list: bool, bytes: &[u8], big_endian: bool) -> Option<(String, String)> {
+        let el = Element {
+            tag: Tag(0x0011, 0x0011),
+            vr,
+            explicit: true,
+            header_offset: 0,
+            value_offset: 0,
+            length: u32::try_from(bytes.len()).unwrap_or(0),
+            value_len: bytes.len(),
+            body: Body::Primitive,
+        };
+        let mut plain = ColumnData::new(kind, list);
+        if !push_plain(&mut plain, kind, vr, bytes, big_endian) {
+            return None;
+        }
+        let mut decoded = ColumnData::new(kind, list);
+        let v = value::decode(bytes, &el, vr, big_endian, &Charsets::default());
+        push_decoded(&mut decoded, kind, v, bytes);
+        Some((format!("{plain:?}"), format!("{decoded:?}")))
+    }
+
+    #[test]
+    fn plain_values_are_decoded_as_dcmread_decodes_them() {
+        let texts: [&[u8]; 14] = [
+            b"12",
+            b" 12 ",
+            b"1.0",
+            b"1.5",
+            b"x",
+            b"  ",
+            b"\0\0",
+            b"1\\2",
+            b"1\\ ",
+            b"20240229",
+            b"2024.02.29 ",
+            b"DOE^JANE^^=",
+            b"A \\B ",
+            b" -0.5e3\\1e400\\nan ",
+        ];
+        let text_vrs = [
+            VR::AS,
+            VR::CS,
+            VR::DA,
+            VR::DT,
+            VR::TM,
+            VR::UI,
+            VR::LO,
+            VR::SH,
+            VR::UC,
+            VR::PN,
+            VR::IS,
+            VR::DS,
+        ];
+        let kinds = [Kind::Str, Kind::Int, Kind::Float, Kind::Date];
+        let mut checked = 0;
+        for bytes in texts {
+            for vr in text_vrs {
+                for kind in kinds {
+                    for list in [false, true] {
+                        if let Some((plain, decoded)) = both_ways(vr, kind, list, bytes, false) {
+                            assert_eq!(plain, decoded, "{vr:?} {kind:?} list={list} {bytes:?}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        for bytes in [
+            &[1u8, 0][..],
+            &[0xFF, 0xFE],
+            &[1, 0, 0, 0, 2, 0, 0, 0],
+            &[0x80, 0, 0, 0, 0, 0, 0, 0x80],
+        ] {
+            for vr in [VR::US, VR::SS, VR::UL, VR::SL, VR::SV] {
+                for (list, big_endian) in [(false, false), (true, false), (false, true), (true, true)] {
+                    if let Some((plain, decoded)) = both_ways(vr, Kind::Int, list, bytes, big_endian) {
+                        assert_eq!(plain, decoded, "{vr:?} list={list} be={big_endian} {bytes:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 300, "{checked}");
+        // Text that is not ASCII, or holds ESC, takes the character-set path.
+        assert!(both_ways(VR::LO, Kind::Str, false, "É".as_bytes(), false).is_none());
+        assert!(both_ways(VR::PN, Kind::Str, false, b"\x1b$B", false).is_none());
+    }
 
     #[test]
     fn one_row_per_file_whatever_happens() {
