@@ -343,3 +343,16 @@ fn encoders_ignore_bits_above_bits_stored() {
         }
     }
 }
+
+#[test]
+fn j2k_single_frame_on_openjpeg_threads_is_the_same_codestream() {
+    // A single frame of 64 Ki pixels or more encodes its code-blocks on OpenJPEG's threads when it runs in a
+    // rayon pool of several threads; the codestream must not depend on it (and stay lossless).
+    let i = info(300, 260, 1, 16, 12, 0);
+    let src = synth(300, 260, 1, 16, 12);
+    let alone = encode_j2k(&src, &i, true, 0.0).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let threaded = pool.install(|| encode_j2k(&src, &i, true, 0.0)).unwrap();
+    assert_eq!(threaded, alone);
+    assert_eq!(decode("1.2.840.10008.1.2.4.90", &threaded, &i), src);
+}

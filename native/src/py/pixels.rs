@@ -532,6 +532,13 @@ pub fn encode_frames(
                 data.len()
             )));
         }
+        if threads == Some(1) {
+            // One thread: this one, frame after frame (no pool to start; the codecs see no rayon pool and
+            // start no threads of their own either).
+            return data.chunks(frame_len).map(|f| encode(f, &info)).collect();
+        }
+        // Frames are independent codestreams (PS3.5 §A.4: one frame per fragment sequence item), encoded
+        // one per rayon task and collected in frame order.
         let run = || {
             data.par_chunks(frame_len)
                 .map(|f| encode(f, &info))

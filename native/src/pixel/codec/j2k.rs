@@ -550,10 +550,12 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> R
         if opj::opj_setup_encoder(s.codec, &mut params, s.image) == 0 {
             return Err(bad("set up the encoder", &log));
         }
-        // A single frame encodes its code-blocks on OpenJPEG's own threads, as many as the calling pool has
-        // (one with threads=1); the frames of a multi-frame data set are already spread over rayon's threads.
+        // A single frame encodes its code-blocks on OpenJPEG's own threads, as many as the rayon pool it
+        // runs in has (none outside a pool); the frames of a multi-frame data set are already spread over
+        // rayon's threads.
         let n = rayon::current_num_threads();
-        if info.number_of_frames <= 1 && n > 1 && rows * cols >= 1 << 16 {
+        let in_pool = rayon::current_thread_index().is_some();
+        if info.number_of_frames <= 1 && in_pool && n > 1 && rows * cols >= 1 << 16 {
             opj::opj_codec_set_threads(s.codec, i32::try_from(n).unwrap_or(1));
         }
         s.stream = opj::opj_stream_create(1 << 16, 0);

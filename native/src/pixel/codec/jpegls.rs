@@ -263,8 +263,13 @@ pub fn encode_jpegls(src: &[u8], info: &PixelInfo, near: i32) -> Result<Vec<u8>>
     let mut written = 0usize;
     // SAFETY: enc.0 is live; `written` is a valid out-pointer.
     let rc = unsafe { cl::charls_jpegls_encoder_get_bytes_written(enc.0, &mut written) };
-    if rc != 0 || written > size {
+    if rc != 0 {
         return Err(bad(rc));
+    }
+    if written > size {
+        return Err(Error::Invalid(format!(
+            "CharLS reports {written} bytes written into a buffer of {size}"
+        )));
     }
     // SAFETY: CharLS initialised the first `written` bytes (<= capacity, checked) of `dst`.
     unsafe { dst.set_len(written) };
