@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import dicomfast
-from dicomfast import Dataset
+from dicomfast import Dataset, _native
 from dicomfast.volume import (
     DuplicateSliceWarning,
     GantryTiltWarning,
@@ -549,3 +549,27 @@ def test_enhanced_matches_simpleitk(name: str) -> None:
     for i, j, k in ((0, 0, 0), (1, 2, n // 2), (ref.shape[2] - 1, ref.shape[1] - 1, n - 1)):
         ours = vol.affine @ [i, j, (n - 1 - k) if flipped else k, 1]
         np.testing.assert_allclose(ours[:3], img.TransformIndexToPhysicalPoint((i, j, k)), atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "uint16", "int8", "uint8"])
+@pytest.mark.parametrize(
+    ("slope", "intercept"), [(1.0, -1024.0), (1.0, 0.0), (0.5, 0.0), (1.7, -1024.3), (3.3e-4, 7.1)]
+)
+def test_native_rescale_equals_numpy(dtype: str, slope: float, intercept: float) -> None:
+    # The core's fused rescale into the float32 volume must give numpy's float32 ufunc results bit for bit.
+    info = np.iinfo(dtype)
+    src = np.random.default_rng(3).integers(info.min, info.max, 70_001, endpoint=True).astype(dtype)
+    ref = np.empty(src.shape, np.float32)
+    f = np.float32
+    if slope == 1.0:
+        np.add(src, f(intercept), out=ref, casting="unsafe")
+    else:
+        np.multiply(src, f(slope), out=ref, casting="unsafe")
+        if intercept != 0.0:
+            np.add(ref, f(intercept), out=ref)
+    ours = np.full(src.shape, np.nan, np.float32)
+    assert _native.rescale_into(src, ours, slope, intercept)
+    assert ref.tobytes() == ours.tobytes()
+    # strided or other dtypes: refused, numpy does it
+    assert not _native.rescale_into(src[::2], np.empty(35_001, np.float32), slope, intercept)
+    assert not _native.rescale_into(src.astype(np.int32), ours, slope, intercept)

@@ -59,6 +59,79 @@ pub fn rescale(frame: &[u8], dtype: Dtype, slope: f64, intercept: f64, out: &mut
     Ok(())
 }
 
+/// Samples that convert to `f32` exactly (8 and 16 bits): the inputs of [`rescale_to_f32`].
+pub trait SmallSample: Copy + Send + Sync {
+    /// The value as `f32` (exact).
+    fn to_f32(self) -> f32;
+}
+
+macro_rules! small_sample {
+    ($($t:ty),*) => {$(
+        impl SmallSample for $t {
+            #[inline(always)]
+            fn to_f32(self) -> f32 {
+                f32::from(self)
+            }
+        }
+    )*};
+}
+small_sample!(u8, i8, u16, i16);
+
+/// Rescale into `float32` (PS3.3 §C.11.1.1.2) as numpy computes it for a volume: `np.add(x, intercept)` when the
+/// slope is 1, else `np.multiply(x, slope)` then `np.add(., intercept)` unless the intercept is 0, every step
+/// in float32 (8- and 16-bit samples convert to float32 exactly), so the results are identical.
+///
+/// ```
+/// use _native::pixel::lut::rescale_to_f32;
+/// let mut out = [0f32; 2];
+/// rescale_to_f32(&[1000i16, -2000], 1.0, -1024.0, &mut out).unwrap();
+/// assert_eq!(out, [-24.0, -3024.0]);
+/// ```
+pub fn rescale_to_f32<T: SmallSample>(src: &[T], slope: f32, intercept: f32, out: &mut [f32]) -> Result<()> {
+    if src.len() != out.len() {
+        return Err(Error::Invalid(format!(
+            "The output holds {} values but the frame holds {}",
+            out.len(),
+            src.len()
+        )));
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { rescale_avx2(src, slope, intercept, out) };
+        return Ok(());
+    }
+    rescale_f32_loop(src, slope, intercept, out);
+    Ok(())
+}
+
+/// [`rescale_f32_loop`] compiled for AVX2 (eight samples per instruction).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn rescale_avx2<T: SmallSample>(src: &[T], slope: f32, intercept: f32, out: &mut [f32]) {
+    rescale_f32_loop(src, slope, intercept, out);
+}
+
+#[inline(always)]
+fn rescale_f32_loop<T: SmallSample>(src: &[T], slope: f32, intercept: f32, out: &mut [f32]) {
+    // Three loops, one per numpy sequence, each simple enough to vectorise (no FMA: Rust never fuses a
+    // product and a sum on its own, and numpy's two ufuncs round twice).
+    let pairs = out.iter_mut().zip(src);
+    if slope == 1.0 {
+        for (o, &x) in pairs {
+            *o = x.to_f32() + intercept;
+        }
+    } else if intercept == 0.0 {
+        for (o, &x) in pairs {
+            *o = x.to_f32() * slope;
+        }
+    } else {
+        for (o, &x) in pairs {
+            *o = x.to_f32() * slope + intercept;
+        }
+    }
+}
+
 /// A lookup table from (0028,3002) 'LUT Descriptor' and (0028,3006) 'LUT Data' (PS3.3 §C.11.1.1.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lut {

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod pixels;
 pub mod pool;
 pub mod scan;
+pub mod volume;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -100,6 +101,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(uid_info, m)?)?;
     m.add_function(wrap_pyfunction!(uid_table, m)?)?;
     m.add_function(wrap_pyfunction!(transfer_syntax_table, m)?)?;
+    m.add_function(wrap_pyfunction!(volume::rescale_into, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
