@@ -336,7 +336,8 @@ impl<'a> Parser<'a> {
     pub fn parse_group(&mut self, pos: usize, group: u16) -> Result<(Dataset, usize)> {
         let explicit = self.sniff_explicit(pos, true, false);
         let mut ds = Dataset {
-            elements: Vec::new(),
+            // The file meta information usually holds 6 to 10 elements.
+            elements: Vec::with_capacity(12),
             explicit_vr: explicit,
             offset: pos,
         };
@@ -468,7 +469,7 @@ impl<'a> Parser<'a> {
             let wanted = !top || self.is_wanted(tag);
             if !wanted
                 && tag.0 != 0xFFFE
-                && let Some(next) = self.skip_element(pos, explicit, limit)
+                && let Some(next) = self.skip_element(pos, explicit, limit, depth)
             {
                 // An element that is not wanted is stepped over, as pydicom's reader does with
                 // specific_tags: its value (a sequence's items too) is neither indexed nor looked at.
@@ -518,25 +519,82 @@ impl<'a> Parser<'a> {
         set.get(i) == Some(&tag)
     }
 
-    /// The offset after the element whose header starts at `pos`, when its length is defined and its value
-    /// lies within `limit`; `None` otherwise (undefined length, a value running past the end: the full
-    /// parse reads those, and reports what is wrong). The header is read as [`Parser::parse_element`] reads
-    /// it (PS3.5 §7.1.2: a 12-byte header for the VRs with a 32-bit length, 8 bytes otherwise; a VR that is
-    /// not two letters means an implicit VR element).
-    fn skip_element(&self, pos: usize, explicit: bool, limit: usize) -> Option<usize> {
-        let (length, header_len) = match self.buf.get(pos + 4..pos + 6) {
+    /// The offset after the element whose header starts at `pos` (in a data set at `depth`), found without
+    /// indexing anything: a value of defined length is jumped over, and one of undefined length (a PS3.5
+    /// §7.5.2 sequence, §A.4 encapsulated data) is followed item by item to its Sequence Delimitation Item.
+    /// `None` when anything is out of the ordinary (a length running past `limit` or the buffer, a tag
+    /// where an item should be, nesting deeper than `max_depth`): the full parse then reads the element and
+    /// reports what it finds. Headers are read as [`Parser::parse_element`] reads them (PS3.5 §7.1.2: a
+    /// 12-byte header for the VRs with a 32-bit length, 8 bytes otherwise; a VR that is not two letters
+    /// means an implicit VR element), and so are sequences, so both find the same end.
+    fn skip_element(&self, pos: usize, explicit: bool, limit: usize, depth: usize) -> Option<usize> {
+        let (vr, length, header_len) = match self.buf.get(pos + 4..pos + 6) {
             Some(&[a, b]) if explicit && is_vr_letter(a) && is_vr_letter(b) => match VR::from_bytes([a, b]) {
-                Some(vr) if vr.has_long_header() => (self.u32_at(pos + 8)?, 12),
-                _ => (u32::from(self.u16_at(pos + 6)?), 8),
+                Some(vr) if vr.has_long_header() => (Some(vr), self.u32_at(pos + 8)?, 12),
+                // An unknown VR spelt with letters is read as UN.
+                vr => (Some(vr.unwrap_or(VR::UN)), u32::from(self.u16_at(pos + 6)?), 8),
             },
-            _ => (self.u32_at(pos + 4)?, 8),
+            _ => (None, self.u32_at(pos + 4)?, 8),
         };
-        if length == UNDEFINED {
+        let value = pos + header_len;
+        if length != UNDEFINED {
+            return value.checked_add(length as usize).filter(|&end| end <= limit);
+        }
+        // Whether items of undefined length may come: those of a sequence (SQ, or UN read as one) hold a
+        // data set; in encapsulated data they are an error the full parse reports.
+        let sequence = match vr {
+            Some(vr) => matches!(vr, VR::SQ | VR::UN),
+            None => {
+                let vr = dictionary::implicit_vr(self.tag_at(pos)?);
+                vr == VR::SQ || (vr == VR::UN && self.tag_at(value) == Some(Tag::ITEM))
+            }
+        };
+        self.skip_items(value, explicit, sequence, depth + 1)
+            .filter(|&end| end <= limit)
+    }
+
+    /// The offset after the items starting at `pos` and their Sequence Delimitation Item (see
+    /// [`Parser::skip_element`]).
+    fn skip_items(&self, pos: usize, explicit: bool, sequence: bool, depth: usize) -> Option<usize> {
+        if depth > self.opts.max_depth {
             return None;
         }
-        (pos + header_len)
-            .checked_add(length as usize)
-            .filter(|&end| end <= limit)
+        let end = self.buf.len();
+        let mut p = pos;
+        loop {
+            if p.checked_add(8)? > end {
+                return None;
+            }
+            let tag = self.tag_at(p)?;
+            if tag == Tag::SEQUENCE_DELIMITATION {
+                return Some(p + 8);
+            }
+            let length = self.u32_at(p + 4)?;
+            if tag != Tag::ITEM {
+                return None;
+            }
+            let start = p + 8;
+            if length != UNDEFINED {
+                p = start.checked_add(length as usize).filter(|&e| e <= end)?;
+                continue;
+            }
+            if !sequence {
+                return None;
+            }
+            // An item of undefined length: its elements, up to its Item Delimitation Item.
+            let item_explicit = self.sniff_explicit(start, explicit, true);
+            p = start;
+            loop {
+                if p.checked_add(8)? > end {
+                    return None;
+                }
+                if self.tag_at(p)? == Tag::ITEM_DELIMITATION {
+                    p += 8;
+                    break;
+                }
+                p = self.skip_element(p, item_explicit, end, depth)?;
+            }
+        }
     }
 
     /// Parses one element whose header starts at `pos`; returns it and the offset after it.

@@ -191,23 +191,23 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     let ts_uid = ts_uid
         .filter(|u| !u.is_empty())
         .or_else(|| opts.transfer_syntax.clone());
-    let encoding = match ts_uid.as_deref() {
-        None | Some("") => guess_encoding(data.get(pos..).unwrap_or_default()),
-        Some(uid) => match dictionary::transfer_syntax(uid) {
+    let encoding = match ts_uid {
+        Some(uid) if !uid.is_empty() => match dictionary::transfer_syntax(&uid) {
             Some(ts) => Encoding {
-                uid: uid.to_owned(),
                 explicit_vr: ts.explicit_vr,
                 big_endian: ts.big_endian,
                 deflated: ts.deflated,
+                uid,
             },
             // Unknown (private) transfer syntax: explicit VR little endian, as pydicom assumes.
             None => Encoding {
-                uid: uid.to_owned(),
+                uid,
                 explicit_vr: true,
                 big_endian: false,
                 deflated: false,
             },
         },
+        _ => guess_encoding(data.get(pos..).unwrap_or_default()),
     };
     if encoding.deflated {
         let rest = data.get(pos..).unwrap_or_default();
@@ -369,6 +369,23 @@ mod tests {
         body.extend_from_slice(&[0x08, 0x00, 0x40, 0x11, b'S', b'Q', 0, 0, 8, 0, 0, 0]);
         body.extend_from_slice(&[0x08, 0x00, 0x50, 0x11, 0, 0, 0, 0]);
         body.extend(explicit_le((0x0008, 0x0060), b"CS", b"MR"));
+        // (0008,1111) of undefined length: an item of undefined length holding (0008,1115), itself of undefined
+        // length with one item of defined length, then an encapsulated-like (0009,1001) OB of undefined length.
+        let item = |len: u32| [&[0xFE, 0xFF, 0x00, 0xE0][..], &len.to_le_bytes()].concat();
+        let undefined_sq = |g: u8, e: [u8; 2]| [g, 0x00, e[0], e[1], b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+        let inner = explicit_le((0x0008, 0x1155), b"UI", b"1.2\0");
+        body.extend_from_slice(&undefined_sq(0x08, [0x11, 0x11]));
+        body.extend(item(UNDEFINED));
+        body.extend_from_slice(&undefined_sq(0x08, [0x15, 0x11]));
+        body.extend(item(u32::try_from(inner.len()).expect("short")));
+        body.extend(&inner);
+        body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]); // end of (0008,1115)
+        body.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]); // end of the item
+        body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]); // end of (0008,1111)
+        body.extend_from_slice(&[0x09, 0x00, 0x01, 0x10, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        body.extend(item(4));
+        body.extend_from_slice(&[1, 2, 3, 4]);
+        body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
         body.extend(explicit_le((0x0008, 0x0020), b"DA", b"20240102"));
         body.extend(explicit_le((0x0010, 0x0010), b"PN", b"DOE^JANE"));
         let buf = file(&body, "1.2.840.10008.1.2.1");
@@ -382,8 +399,23 @@ mod tests {
         let f = parse(Arc::new(buf), &opts).expect("the wanted tags are read");
         let tags: Vec<Tag> = f.dataset.elements.iter().map(|e| e.tag).collect();
         assert_eq!(tags, vec![Tag(0x0008, 0x0020), Tag(0x0010, 0x0010)]);
+        // Stepping over the sequences finds the ends the full parse finds.
+        let mut fixed = buf_without_bad_sequence(&f);
+        let full = parse(Arc::new(std::mem::take(&mut fixed)), &ReadOptions::default()).expect("well formed");
+        let sq = full.dataset.get(Tag(0x0008, 0x1111)).expect("the sequence");
+        assert!(matches!(&sq.body, Body::Sequence(items) if items.len() == 1));
+        assert_eq!(
+            full.dataset.get(Tag(0x0008, 0x0020)).map(|e| e.value_offset + 20),
+            f.dataset.get(Tag(0x0008, 0x0020)).map(|e| e.value_offset)
+        );
         let pn = f.dataset.get(Tag(0x0010, 0x0010)).expect("PatientName");
         assert_eq!(&f.bytes()[pn.value_range()], b"DOE^JANE");
+    }
+
+    /// The bytes of `f` without its first 20 bytes of data set (the malformed sequence of the test above).
+    fn buf_without_bad_sequence(f: &ParsedFile) -> Vec<u8> {
+        let b = f.bytes();
+        [&b[..f.dataset_offset], &b[f.dataset_offset + 20..]].concat()
     }
 
     #[test]

@@ -607,6 +607,27 @@ impl ColumnData {
         }
     }
 
+    /// Appends a row of the cells `cells` gives, as [`ColumnData::push_cells`] appends them once collected.
+    pub fn push_iter<'a>(&mut self, mut cells: impl Iterator<Item = Cell<'a>>) {
+        match self {
+            ColumnData::Flat(a) => match (cells.next(), cells.next()) {
+                (Some(one), None) => a.push(&one),
+                _ => a.push(&Cell::Null),
+            },
+            ColumnData::List {
+                validity,
+                offsets,
+                items,
+            } => {
+                for c in cells {
+                    items.push(&c);
+                }
+                validity.push(true);
+                offsets.push(i32::try_from(items.len()).unwrap_or(i32::MAX));
+            }
+        }
+    }
+
     /// Reserves room for the rows of `others` (same shape), so that extending by them copies each once.
     pub fn reserve_for(&mut self, others: &[ColumnData]) {
         match self {

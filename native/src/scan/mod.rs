@@ -250,6 +250,54 @@ fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     o.open(path)
 }
 
+/// The largest read buffer kept for reuse.
+const SPARE_MAX: usize = 64 * 1024;
+
+thread_local! {
+    /// Read buffers each worker keeps for its next files: once warm, reading a header allocates no buffer
+    /// (an allocation of a page or more is one of the slow paths of the allocator).
+    static SPARE_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for `n` bytes: a spare one of this thread when there is one.
+fn spare_buffer(n: usize) -> Vec<u8> {
+    let mut v = SPARE_BUFFERS
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    v.reserve_exact(n);
+    v
+}
+
+/// The bytes of a read, going back to the spare buffers of the thread that drops them (with the parse
+/// that holds them).
+struct Pooled(Vec<u8>);
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        let mut v = std::mem::take(&mut self.0);
+        if v.capacity() == 0 || v.capacity() > SPARE_MAX {
+            return;
+        }
+        v.clear();
+        // (At thread exit, or while the list is in use, the buffer is simply freed.)
+        let _ = SPARE_BUFFERS.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut()
+                && s.len() < 4
+            {
+                s.push(v);
+            }
+        });
+    }
+}
+
 /// Appends up to `n` more bytes of `file` (read from its current position) to `buf`.
 fn read_more(file: &std::fs::File, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
     use std::io::Read;
@@ -277,8 +325,8 @@ fn read_file(path: &std::path::Path, opts: &ReadOptions) -> (Option<u64>, std::r
         Err(e) => return (None, Err(walk::io_error_text(&e))),
     };
     let size = usize::try_from(len).unwrap_or(usize::MAX);
-    let mut buf: Vec<u8> = Vec::new();
     let mut want = size.min(FIRST_READ);
+    let mut buf = spare_buffer(want);
     loop {
         let more = want - buf.len();
         if let Err(e) = read_more(&file, &mut buf, more) {
@@ -286,7 +334,7 @@ fn read_file(path: &std::path::Path, opts: &ReadOptions) -> (Option<u64>, std::r
         }
         // A file that shrank since its fstat ends here.
         let whole = buf.len() >= size || buf.len() < want;
-        let bytes: Bytes = Arc::new(std::mem::take(&mut buf));
+        let bytes: Bytes = Arc::new(Pooled(std::mem::take(&mut buf)));
         match parse::parse(Arc::clone(&bytes), opts) {
             // The parse stopped before the end of what was read: the header is complete.
             Ok(p) if whole || p.stopped_early => return (Some(len), Ok(p)),
@@ -300,7 +348,7 @@ fn read_file(path: &std::path::Path, opts: &ReadOptions) -> (Option<u64>, std::r
         }
         // The header runs past what was read: read on from where the descriptor is.
         want = size.min(want * 4);
-        buf = Vec::with_capacity(want);
+        buf = spare_buffer(want);
         buf.extend_from_slice((*bytes).as_ref());
     }
     drop(file);
@@ -444,44 +492,12 @@ fn push_value(
 /// Appends the cells of a text value split at backslashes (PS3.5 §6.4) to a column of `kind`, as
 /// [`push_decoded`] appends `Value::Strs` of the same parts.
 fn push_parts<'a>(col: &mut ColumnData, kind: Kind, text: &'a str, parts: impl Iterator<Item = &'a str> + Clone) {
-    let list = matches!(col, ColumnData::List { .. });
     match kind {
-        Kind::Str => {
-            if parts.clone().all(str::is_empty) {
-                col.push_null();
-            } else if !list {
-                // One value, or several kept as written (backslash-separated) in a single-valued column.
-                col.push_cells(&[Cell::Str(text)]);
-            } else {
-                let cells: Vec<Cell<'_>> = parts.map(Cell::Str).collect();
-                col.push_cells(&cells);
-            }
-        }
-        Kind::Date => {
-            let mut parts = parts.map(|x| columns::parse_da(x).map_or(Cell::Null, Cell::Date));
-            match (list, parts.next(), parts.clone().next()) {
-                (false, Some(one), None) => col.push_cells(&[one]),
-                (false, _, _) => col.push_null(),
-                (true, first, _) => {
-                    let cells: Vec<Cell<'_>> = first.into_iter().chain(parts).collect();
-                    col.push_cells(&cells);
-                }
-            }
-        }
-        _ => col.push_null(),
-    }
-}
-
-/// Appends the number cells of one value (at most one for a single-valued column; `None` when a flat
-/// column gets several, which makes it null as in [`push_decoded`]).
-fn push_numbers<'a>(col: &mut ColumnData, mut cells: impl Iterator<Item = Cell<'a>>) {
-    if matches!(col, ColumnData::List { .. }) {
-        let all: Vec<Cell<'_>> = cells.collect();
-        col.push_cells(&all);
-        return;
-    }
-    match (cells.next(), cells.next()) {
-        (Some(one), None) => col.push_cells(&[one]),
+        Kind::Str if parts.clone().all(str::is_empty) => col.push_null(),
+        // One value, or several kept as written (backslash-separated) in a single-valued column.
+        Kind::Str if matches!(col, ColumnData::Flat(_)) => col.push_cells(&[Cell::Str(text)]),
+        Kind::Str => col.push_iter(parts.map(Cell::Str)),
+        Kind::Date => col.push_iter(parts.map(|x| columns::parse_da(x).map_or(Cell::Null, Cell::Date))),
         _ => col.push_null(),
     }
 }
@@ -533,7 +549,7 @@ fn push_plain(col: &mut ColumnData, kind: Kind, vr: VR, bytes: &[u8], big_endian
                 _ => int!(i64, 8),
             })
         });
-        push_numbers(col, cells);
+        col.push_iter(cells);
         return true;
     }
     if !bytes.is_ascii() || bytes.contains(&0x1B) {
@@ -568,7 +584,7 @@ fn push_plain(col: &mut ColumnData, kind: Kind, vr: VR, bytes: &[u8], big_endian
         }
         VR::IS if kind == Kind::Int => {
             let t = s.trim_end_matches([' ', '\0']);
-            push_numbers(col, t.split('\\').map(|x| is_int(x).map_or(Cell::Null, Cell::Int)));
+            col.push_iter(t.split('\\').map(|x| is_int(x).map_or(Cell::Null, Cell::Int)));
         }
         VR::DS if kind == Kind::Float => {
             let cells = s.trim().split('\\').map(|t| {
@@ -578,7 +594,7 @@ fn push_plain(col: &mut ColumnData, kind: Kind, vr: VR, bytes: &[u8], big_endian
                     _ => Cell::Null,
                 }
             });
-            push_numbers(col, cells);
+            col.push_iter(cells);
         }
         _ => return false,
     }
