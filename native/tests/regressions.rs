@@ -22,6 +22,16 @@ fn read(name: &str) -> Vec<u8> {
     std::fs::read(data_dir().join(name)).expect("saved regression input")
 }
 
+/// Parses `data` with `force` (and the transfer syntax of a bare data set, when given).
+fn parse_forced(data: Vec<u8>, ts: Option<&str>) -> _native::Result<ParsedFile> {
+    let opts = ReadOptions {
+        force: true,
+        transfer_syntax: ts.map(str::to_owned),
+        ..ReadOptions::default()
+    };
+    parse::parse(Arc::new(data), &opts)
+}
+
 fn walk<'a>(buf: &[u8], ds: &'a Dataset, ancestors: &mut Vec<&'a Dataset>, be: bool) -> usize {
     ancestors.insert(0, ds);
     let charsets = value::charsets_for(buf, ancestors);
@@ -77,11 +87,7 @@ fn saved_inputs_parse_and_decode_without_panic() {
 
 /// Encodes the data set of `data` (read with `force`) in explicit VR big endian, as a bare data set.
 fn to_big_endian(data: Vec<u8>) -> (usize, Vec<u8>) {
-    let opts = ReadOptions {
-        force: true,
-        ..ReadOptions::default()
-    };
-    let p = parse::parse(Arc::new(data), &opts).expect("the input parses");
+    let p = parse_forced(data, None).expect("the input parses");
     let src = Source {
         buf: p.bytes(),
         syntax: Syntax {
@@ -113,12 +119,7 @@ fn to_big_endian(data: Vec<u8>) -> (usize, Vec<u8>) {
 fn bare_dataset_with_dicm_at_byte_128_big_endian() {
     let (n, out) = to_big_endian(read("write_roundtrip_dicm_at_128_big_endian.dcm"));
     assert_eq!(out.get(128..132), Some(&b"DICM"[..]));
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
-        ..ReadOptions::default()
-    };
-    let back = parse::parse(Arc::new(out), &opts).expect("the big endian data set parses");
+    let back = parse_forced(out, Some("1.2.840.10008.1.2.2")).expect("the big endian data set parses");
     assert_eq!(touch(&back), n);
 }
 
@@ -132,12 +133,7 @@ fn bare_dataset_with_dicm_at_byte_128_synthetic() {
     let mut data = vec![0x00, 0x08, 0x00, 0x80, b'L', b'O', 0x00, 0x80];
     data.extend_from_slice(&value);
     assert_eq!(data.get(128..132), Some(&b"DICM"[..]));
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
-        ..ReadOptions::default()
-    };
-    let p = parse::parse(Arc::new(data), &opts).expect("parses");
+    let p = parse_forced(data, Some("1.2.840.10008.1.2.2")).expect("parses");
     assert_eq!(p.dataset.elements.len(), 1);
 }
 
@@ -154,12 +150,11 @@ fn bare_dataset_with_dicm_at_byte_128_synthetic() {
 /// keep it as a UN primitive, as the implicit VR path does.
 #[test]
 fn explicit_un_of_a_sequence_tag_that_is_not_items() {
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
-        ..ReadOptions::default()
-    };
-    let p = parse::parse(Arc::new(read("explicit_un_of_sequence_tag_not_items.bin")), &opts).expect("reads");
+    let p = parse_forced(
+        read("explicit_un_of_sequence_tag_not_items.bin"),
+        Some("1.2.840.10008.1.2.1"),
+    )
+    .expect("reads");
     let el = p.dataset.elements.first().expect("one element");
     assert!(matches!(el.body, Body::Primitive));
     assert_eq!(p.bytes().get(el.value_range()), Some(&b"NAMED TYPE"[..]));
@@ -168,11 +163,7 @@ fn explicit_un_of_a_sequence_tag_that_is_not_items() {
 /// The file the fuzzer found: implicit VR little endian, transcoded to explicit VR little endian, read back.
 #[test]
 fn explicit_un_of_a_sequence_tag_after_transcoding() {
-    let opts = ReadOptions {
-        force: true,
-        ..ReadOptions::default()
-    };
-    let p = parse::parse(Arc::new(read("write_roundtrip_implicit_sq_tag_not_items.dcm")), &opts).expect("reads");
+    let p = parse_forced(read("write_roundtrip_implicit_sq_tag_not_items.dcm"), None).expect("reads");
     assert!(!p.dataset.explicit_vr);
     let n = touch(&p);
     let src = Source {
@@ -181,12 +172,7 @@ fn explicit_un_of_a_sequence_tag_after_transcoding() {
     };
     let mut out = Vec::new();
     write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), Syntax::EXPLICIT_LE, &mut out).expect("encodes");
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
-        ..ReadOptions::default()
-    };
-    let back = parse::parse(Arc::new(out), &opts).expect("the transcoded data set reads");
+    let back = parse_forced(out, Some("1.2.840.10008.1.2.1")).expect("the transcoded data set reads");
     assert_eq!(touch(&back), n);
 }
 
@@ -226,12 +212,11 @@ fn zero_padding_check_is_linear() {
 /// look past a leading zero element as the Part 10 path does).
 #[test]
 fn bare_explicit_data_set_starting_with_a_zero_element() {
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
-        ..ReadOptions::default()
-    };
-    let p = parse::parse(Arc::new(read("bare_explicit_first_element_zero_vr.bin")), &opts).expect("reads");
+    let p = parse_forced(
+        read("bare_explicit_first_element_zero_vr.bin"),
+        Some("1.2.840.10008.1.2.1"),
+    )
+    .expect("reads");
     assert!(p.dataset.explicit_vr);
     assert_eq!(p.dataset.elements.len(), 3);
 }
@@ -251,12 +236,7 @@ fn bare_explicit_data_set_starting_with_a_zero_element() {
 fn group_0002_inside_an_item_keeps_the_byte_order_of_the_data_set() {
     let data = read("write_roundtrip_group2_nested_big_endian.dcm");
     let (n, out) = to_big_endian(data);
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
-        ..ReadOptions::default()
-    };
-    let back = parse::parse(Arc::new(out), &opts).expect("the big endian data set reads back");
+    let back = parse_forced(out, Some("1.2.840.10008.1.2.2")).expect("the big endian data set reads back");
     assert_eq!(touch(&back), n);
 }
 
@@ -269,12 +249,7 @@ fn group_0002_inside_an_item_keeps_the_byte_order_of_the_data_set() {
 #[test]
 fn bare_big_endian_data_set_starting_with_group_0200() {
     let (n, out) = to_big_endian(read("write_roundtrip_group_0200_big_endian.dcm"));
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
-        ..ReadOptions::default()
-    };
-    let back = parse::parse(Arc::new(out), &opts).expect("the big endian data set reads back");
+    let back = parse_forced(out, Some("1.2.840.10008.1.2.2")).expect("the big endian data set reads back");
     assert_eq!(touch(&back), n);
 }
 
@@ -291,12 +266,7 @@ fn bare_big_endian_data_set_starting_with_group_0200() {
 fn explicit_un_of_a_sequence_tag_transcodes_as_un() {
     let (n, out) = to_big_endian(read("explicit_un_of_sequence_tag_not_items.bin"));
     assert_eq!(out.get(4..6), Some(&b"UN"[..]));
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
-        ..ReadOptions::default()
-    };
-    let back = parse::parse(Arc::new(out), &opts).expect("reads back");
+    let back = parse_forced(out, Some("1.2.840.10008.1.2.2")).expect("reads back");
     assert_eq!(touch(&back), n);
 }
 
@@ -339,12 +309,7 @@ fn undefined_length_item_running_past_its_defined_length_sequence() {
     };
     let mut out = Vec::new();
     write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), Syntax::EXPLICIT_LE, &mut out).expect("encodes");
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
-        ..ReadOptions::default()
-    };
-    let back = parse::parse(Arc::new(out), &opts).expect("reads back");
+    let back = parse_forced(out, Some("1.2.840.10008.1.2.1")).expect("reads back");
     assert_eq!(touch(&back), n);
 }
 
@@ -358,18 +323,9 @@ fn undefined_length_item_running_past_its_defined_length_sequence() {
 #[test]
 fn specific_character_set_with_a_numeric_vr_is_ignored() {
     let data = read("write_roundtrip_charset_with_numeric_vr.dcm");
-    let opts = ReadOptions {
-        force: true,
-        ..ReadOptions::default()
-    };
-    let p = parse::parse(Arc::new(data.clone()), &opts).expect("reads");
+    let p = parse_forced(data.clone(), None).expect("reads");
     let (_, out) = to_big_endian(data);
-    let opts = ReadOptions {
-        force: true,
-        transfer_syntax: Some("1.2.840.10008.1.2.2".to_owned()),
-        ..ReadOptions::default()
-    };
-    let back = parse::parse(Arc::new(out), &opts).expect("reads back");
+    let back = parse_forced(out, Some("1.2.840.10008.1.2.2")).expect("reads back");
     let model = |p: &ParsedFile| {
         let buf = p.bytes();
         let el = p.dataset.get(Tag(0x0008, 0x1090)).expect("(0008,1090)");
