@@ -1,10 +1,10 @@
 """Compression and decompression of pixel data, and transcoding of files between transfer syntaxes.
 
-Frames are encoded by the core (RLE our own; JPEG-LS by CharLS; JPEG 2000 by OpenJPEG; JPEG baseline and
-lossless by libjpeg-turbo; Deflated Image Frame by zlib-rs), in parallel with the GIL released, and
-encapsulated with a Basic Offset Table (PS3.5 §A.4), or an Extended Offset Table when the offsets do not fit
-in 32 bits. The attributes that depend on the compression are updated as PS3.3 §C.7.6.1.1.5 and PS3.5 §8
-require.
+Frames are encoded by the core (RLE and lossless one-component JPEG-LS our own; other JPEG-LS by CharLS;
+JPEG 2000 by OpenJPEG; JPEG baseline and lossless by libjpeg-turbo; Deflated Image Frame by zlib-rs), in
+parallel with the GIL released, and encapsulated with a Basic Offset Table (PS3.5 §A.4), or an Extended
+Offset Table when the offsets do not fit in 32 bits. The attributes that depend on the compression are
+updated as PS3.3 §C.7.6.1.1.5 and PS3.5 §8 require.
 """
 
 from __future__ import annotations

@@ -356,3 +356,48 @@ fn j2k_single_frame_on_openjpeg_threads_is_the_same_codestream() {
     assert_eq!(threaded, alone);
     assert_eq!(decode("1.2.840.10008.1.2.4.90", &threaded, &i), src);
 }
+
+#[test]
+fn jpegls_own_lossless_coder_writes_charls_bytes() {
+    use _native::pixel::codec::jpegls::encode_jpegls_charls;
+    // Our lossless coder and CharLS implement the same deterministic process (ISO 14495-1 Annex A with
+    // the default parameters): the streams must be identical, byte for byte, at every precision.
+    let mut seed = 0x1234_5678_u32;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for bits in 2u16..=16 {
+        let ba = if bits <= 8 { 8 } else { 16 };
+        for (rows, cols) in [(1u32, 1u32), (1, 7), (5, 1), (17, 29), (64, 64), (33, 130)] {
+            for pattern in 0..4 {
+                let max = (1u32 << bits) - 1;
+                let mut src = Vec::new();
+                for y in 0..rows {
+                    for x in 0..cols {
+                        let v = match pattern {
+                            0 => rnd() & max,
+                            1 => 0,
+                            2 => ((x / 5 + y / 3) * 37) & max,
+                            _ => {
+                                if rnd() % 4 == 0 {
+                                    rnd() & max
+                                } else {
+                                    (x * max / cols.max(1)) & max
+                                }
+                            }
+                        };
+                        src.extend_from_slice(&v.to_le_bytes()[..usize::from(ba / 8)]);
+                    }
+                }
+                let i = info(rows, cols, 1, ba, bits, 0);
+                let ours = encode_jpegls(&src, &i, 0).unwrap();
+                let theirs = encode_jpegls_charls(&src, &i, 0).unwrap();
+                assert_eq!(ours, theirs, "bits {bits} {rows}x{cols} pattern {pattern}");
+                assert_eq!(decode("1.2.840.10008.1.2.4.80", &ours, &i), src);
+            }
+        }
+    }
+}

@@ -6,6 +6,10 @@
 //! that way whatever Planar Configuration says). JPEG-LS carries no signedness: with Pixel
 //! Representation 1, samples are sign-extended from the stream's precision, as pydicom's
 //! `_apply_sign_correction` does.
+//!
+//! Encoding: one-component lossless frames go through our own coder ([`lossless`]), which writes the same
+//! bytes as CharLS at the same speed for every precision (CharLS has fast code for 8, 12 and 16 bits only,
+//! and DICOM needs the precision to be Bits Stored, PS3.5 §8.2.3); colour and near-lossless use CharLS.
 
 use std::borrow::Cow;
 use std::ffi::{CStr, c_void};
@@ -199,8 +203,25 @@ fn charls_decode(src: &[u8], frame: (usize, usize, usize, u8), dst: &mut [u8]) -
 }
 
 /// Encodes one frame (colour-by-pixel, little endian) as JPEG-LS with the given NEAR (0 = lossless),
-/// sample-interleaved for colour.
+/// sample-interleaved for colour: one component lossless with our own coder ([`lossless`]), the rest with
+/// CharLS ([`encode_jpegls_charls`]).
 pub fn encode_jpegls(src: &[u8], info: &PixelInfo, near: i32) -> Result<Vec<u8>> {
+    if near == 0 && info.samples_per_pixel == 1 {
+        check_output(JPEG_LS_LOSSLESS, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
+        let bits = info.bits_stored;
+        if (2..=16).contains(&bits) && info.bits_allocated <= 16 {
+            let input = charls_input(src, info.bits_allocated, bits);
+            let (rows, cols, _) = info.frame_shape();
+            if let Some(out) = lossless::encode(&input, rows, cols, u32::from(bits)) {
+                return Ok(out);
+            }
+        }
+    }
+    encode_jpegls_charls(src, info, near)
+}
+
+/// [`encode_jpegls`] through CharLS for every frame.
+pub fn encode_jpegls_charls(src: &[u8], info: &PixelInfo, near: i32) -> Result<Vec<u8>> {
     check_output(JPEG_LS_LOSSLESS, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
     let spp = usize::from(info.samples_per_pixel);
     let bits = info.bits_stored;
@@ -326,4 +347,339 @@ pub fn encode_jpegls_lossless(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
 /// [`encode_jpegls`] with NEAR 2, for the encoder registry (.4.81).
 pub fn encode_jpegls_near_lossless(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
     encode_jpegls(src, info, 2)
+}
+
+/// Lossless JPEG-LS coding of one component (ISO/IEC 14495-1 Annex A with NEAR = 0 and the default coding
+/// parameters of §C.2.4.1.1), our own code: the scan CharLS would write, at any precision 2 to 16 with the
+/// same speed (CharLS has specialised lossless code for precisions 8, 12 and 16 only).
+pub mod lossless {
+    use std::sync::OnceLock;
+
+    /// J[RUNindex], the run-length order table (ISO 14495-1 §A.7.1.1).
+    const J: [u32; 32] = [
+        0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    ];
+    /// RESET (§C.2.4.1.1 default).
+    const RESET: i32 = 64;
+
+    /// BASIC_T1, BASIC_T2, BASIC_T3 (§C.2.4.1.1.1).
+    const BASIC_T: [i32; 3] = [3, 7, 21];
+
+    /// The default thresholds T1, T2, T3 for MAXVAL with NEAR = 0 (§C.2.4.1.1.1).
+    fn thresholds(maxval: i32) -> (i32, i32, i32) {
+        let clamp = |i: i32, j: i32| if i > maxval || i < j { j } else { i };
+        let [b1, b2, b3] = BASIC_T;
+        if maxval >= 128 {
+            let factor = (maxval.min(4095) + 128) / 256;
+            let t1 = clamp(factor * (b1 - 2) + 2, 1);
+            let t2 = clamp(factor * (b2 - 3) + 3, t1);
+            (t1, t2, clamp(factor * (b3 - 4) + 4, t2))
+        } else {
+            let factor = 256 / (maxval + 1);
+            let t1 = clamp((b1 / factor).max(2), 1);
+            let t2 = clamp((b2 / factor).max(3), t1);
+            (t1, t2, clamp((b3 / factor).max(4), t2))
+        }
+    }
+
+    /// Gradient quantisation (§A.3.3) as a table over -RANGE+1 ..= RANGE-1 (index d + RANGE), one per
+    /// precision, made on first use.
+    fn quantiser(p: u32) -> &'static [i8] {
+        static TABLES: [OnceLock<Vec<i8>>; 17] = [const { OnceLock::new() }; 17];
+        TABLES[p as usize].get_or_init(|| {
+            let range = 1i32 << p;
+            let (t1, t2, t3) = thresholds(range - 1);
+            (-range..range)
+                .map(|d| match d {
+                    _ if d <= -t3 => -4,
+                    _ if d <= -t2 => -3,
+                    _ if d <= -t1 => -2,
+                    _ if d < 0 => -1,
+                    0 => 0,
+                    _ if d < t1 => 1,
+                    _ if d < t2 => 2,
+                    _ if d < t3 => 3,
+                    _ => 4,
+                })
+                .collect()
+        })
+    }
+
+    /// Bits, most significant first, into bytes; after an FF byte the next byte carries 7 bits behind a
+    /// 0 bit (§A.1 marker-avoidance bit stuffing).
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+        ff: bool,
+    }
+
+    impl Bits {
+        #[inline(always)]
+        fn put(&mut self, v: u32, len: u32) {
+            self.acc = (self.acc << len) | u64::from(v);
+            self.n += len;
+            if self.n >= 32 {
+                self.drain();
+            }
+        }
+
+        #[inline(always)]
+        fn zeros(&mut self, mut len: u32) {
+            while len > 24 {
+                self.put(0, 24);
+                len -= 24;
+            }
+            self.put(0, len);
+        }
+
+        fn drain(&mut self) {
+            loop {
+                let w = if self.ff { 7 } else { 8 };
+                if self.n < w {
+                    return;
+                }
+                self.n -= w;
+                let b = ((self.acc >> self.n) & ((1 << w) - 1)) as u8;
+                self.out.push(b);
+                self.ff = b == 0xFF;
+            }
+        }
+
+        /// Pads the last byte with 0 bits; a final FF gets a 0 byte after it, so no marker is formed.
+        fn finish(mut self) -> Vec<u8> {
+            self.drain();
+            if self.n > 0 {
+                let w = if self.ff { 7 } else { 8 };
+                self.acc <<= w - self.n;
+                self.n = w;
+                self.drain();
+            }
+            if self.ff {
+                self.out.push(0);
+            }
+            self.out
+        }
+
+        /// Limited-length Golomb code of `v` with parameter `k` (§A.5.3): `limit` is LIMIT (regular mode) or
+        /// LIMIT - J[RUNindex] - 1 (run interruption).
+        #[inline(always)]
+        fn golomb(&mut self, v: u32, k: u32, limit: u32, qbpp: u32) {
+            let high = v >> k;
+            if high < limit - qbpp - 1 {
+                if high + 1 + k <= 32 {
+                    self.put((1 << k) | (v & ((1 << k) - 1)), high + 1 + k);
+                } else {
+                    self.zeros(high);
+                    self.put((1 << k) | (v & ((1 << k) - 1)), 1 + k);
+                }
+            } else {
+                self.zeros(limit - qbpp - 1);
+                self.put(1, 1);
+                self.put((v - 1) & ((1 << qbpp) - 1), qbpp);
+            }
+        }
+    }
+
+    /// Codes `rows` lines of `cols` samples of precision `p` (2 to 16; `line(y, out)` reads line `y`) as
+    /// the entropy-coded segment of a lossless scan (§A.8: lines in order, regular and run modes).
+    fn scan(rows: usize, cols: usize, p: u32, line: &dyn Fn(usize, &mut [i32])) -> Vec<u8> {
+        let range = 1i32 << p;
+        let maxval = range - 1;
+        let qbpp = p;
+        let limit = 2 * (p.max(2) + p.max(8));
+        let q = quantiser(p);
+        let shift = 32 - p;
+        // Context variables A, B, C, N of the 365 regular contexts (index |Q|, §A.3.4) and of the two run
+        // interruption contexts (A, N, Nn; §A.7.2).
+        let a0 = ((range + 32) >> 6).max(2);
+        // [A, B, C, N] of each regular context side by side (one cache line holds four contexts).
+        let mut ctx = [[a0, 0, 0, 1]; 365];
+        let mut ri_a = [a0; 2];
+        let mut ri_n = [1i32; 2];
+        let mut ri_nn = [0i32; 2];
+        let mut run_index = 0usize;
+        let mut bits = Bits {
+            out: Vec::with_capacity(rows * cols * (p as usize).div_ceil(8) / 2 + 64),
+            acc: 0,
+            n: 0,
+            ff: false,
+        };
+        // Line buffers with one border sample each side: index x + 1 holds sample x.
+        let mut prev = vec![0i32; cols + 2];
+        let mut cur = vec![0i32; cols + 2];
+        let qd = |d: i32| i32::from(q.get((d + range) as usize).copied().unwrap_or(0));
+        for y in 0..rows {
+            line(y, &mut cur[1..=cols]);
+            // §A.2.1: Ra of the first sample is Rb, Rd of the last is Rb; Rc of the first is the Ra the
+            // previous line's first sample had (kept in prev[0]).
+            cur[0] = prev[1];
+            prev[cols + 1] = prev[cols];
+            let mut i = 1;
+            while i <= cols {
+                let ra = cur[i - 1];
+                let rb = prev[i];
+                let rc = prev[i - 1];
+                let rd = prev[i + 1];
+                let qs = 81 * qd(rd - rb) + 9 * qd(rb - rc) + qd(rc - ra);
+                if qs == 0 {
+                    // Run mode (§A.7): samples equal to Ra, then the sample that interrupts the run.
+                    let start = i;
+                    while i <= cols && cur[i] == ra {
+                        i += 1;
+                    }
+                    let mut cnt = (i - start) as u32;
+                    while cnt >= 1 << J[run_index] {
+                        bits.put(1, 1);
+                        cnt -= 1 << J[run_index];
+                        if run_index < 31 {
+                            run_index += 1;
+                        }
+                    }
+                    if i > cols {
+                        if cnt > 0 {
+                            bits.put(1, 1);
+                        }
+                        break;
+                    }
+                    bits.put(cnt, J[run_index] + 1);
+                    let ix = cur[i];
+                    let rb = prev[i];
+                    let ritype = usize::from(ra == rb);
+                    let px = if ritype == 1 { ra } else { rb };
+                    let mut err = ix - px;
+                    if ritype == 0 && ra > rb {
+                        err = -err;
+                    }
+                    err = (err << shift) >> shift;
+                    let temp = if ritype == 0 { ri_a[0] } else { ri_a[1] + (ri_n[1] >> 1) };
+                    let n = ri_n[ritype];
+                    let mut k = 0;
+                    while (n << k) < temp {
+                        k += 1;
+                    }
+                    let nn = ri_nn[ritype];
+                    let map = (k == 0 && err > 0 && 2 * nn < n) || (err < 0 && (2 * nn >= n || k != 0));
+                    let em = 2 * err.abs() - ritype as i32 - i32::from(map);
+                    bits.golomb(em as u32, k, limit - J[run_index] - 1, qbpp);
+                    if err < 0 {
+                        ri_nn[ritype] += 1;
+                    }
+                    ri_a[ritype] += (em + 1 - ritype as i32) >> 1;
+                    if ri_n[ritype] == RESET {
+                        ri_a[ritype] >>= 1;
+                        ri_n[ritype] >>= 1;
+                        ri_nn[ritype] >>= 1;
+                    }
+                    ri_n[ritype] += 1;
+                    run_index = run_index.saturating_sub(1);
+                    i += 1;
+                    continue;
+                }
+                // Regular mode (§A.4 - A.6).
+                let ix = cur[i];
+                let negative = qs < 0;
+                let [a, b, c, n] = ctx[qs.unsigned_abs() as usize];
+                let px = if rc >= ra.max(rb) {
+                    ra.min(rb)
+                } else if rc <= ra.min(rb) {
+                    ra.max(rb)
+                } else {
+                    ra + rb - rc
+                };
+                let px = (if negative { px - c } else { px + c }).clamp(0, maxval);
+                let mut err = ix - px;
+                if negative {
+                    err = -err;
+                }
+                err = (err << shift) >> shift;
+                let mut k = 0;
+                while (n << k) < a {
+                    k += 1;
+                }
+                let e = if k == 0 && 2 * b <= -n { -err - 1 } else { err };
+                let merr = if e >= 0 { 2 * e } else { -2 * e - 1 };
+                bits.golomb(merr as u32, k, limit, qbpp);
+                let (mut a, mut b, mut n) = (a + err.abs(), b + err, n);
+                if n == RESET {
+                    a >>= 1;
+                    b >>= 1;
+                    n >>= 1;
+                }
+                n += 1;
+                let mut c = c;
+                if b + n <= 0 {
+                    b += n;
+                    if b <= -n {
+                        b = -n + 1;
+                    }
+                    if c > -128 {
+                        c -= 1;
+                    }
+                } else if b > 0 {
+                    b -= n;
+                    if b > 0 {
+                        b = 0;
+                    }
+                    if c < 127 {
+                        c += 1;
+                    }
+                }
+                ctx[qs.unsigned_abs() as usize] = [a, b, c, n];
+                i += 1;
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        bits.finish()
+    }
+
+    /// A complete JPEG-LS interchange-format stream (SOI, SOF55, SOS, scan, EOI; ISO 14495-1 §C.2) for one
+    /// component of precision `p`, lossless, from `samples` (1 byte each up to 8 bits, 2 native-endian
+    /// above, each < 2^p). `None` when the frame does not fit a SOF55 without an LSE marker segment.
+    #[must_use]
+    pub fn encode(samples: &[u8], rows: usize, cols: usize, p: u32) -> Option<Vec<u8>> {
+        if !(2..=16).contains(&p) || rows == 0 || cols == 0 || rows > 65535 || cols > 65535 {
+            return None;
+        }
+        let wide = p > 8;
+        if samples.len() != rows * cols * if wide { 2 } else { 1 } {
+            return None;
+        }
+        let read = |y: usize, out: &mut [i32]| {
+            if wide {
+                let row = samples.get(y * cols * 2..(y + 1) * cols * 2).unwrap_or_default();
+                for (d, s) in out.iter_mut().zip(row.chunks_exact(2)) {
+                    *d = i32::from(u16::from_ne_bytes([s[0], s[1]]));
+                }
+            } else {
+                let row = samples.get(y * cols..(y + 1) * cols).unwrap_or_default();
+                for (d, s) in out.iter_mut().zip(row) {
+                    *d = i32::from(*s);
+                }
+            }
+        };
+        let data = scan(rows, cols, p, &read);
+        let mut out = Vec::with_capacity(data.len() + 32);
+        out.extend_from_slice(&[0xFF, 0xD8]);
+        // SOF55: Lf 11, P, Y, X, Nf 1, C1 1, H1/V1 1/1, Tq1 0.
+        out.extend_from_slice(&[0xFF, 0xF7, 0, 11, p as u8]);
+        out.extend_from_slice(&(rows as u16).to_be_bytes());
+        out.extend_from_slice(&(cols as u16).to_be_bytes());
+        out.extend_from_slice(&[1, 1, 0x11, 0]);
+        if p > 12 {
+            // LSE preset coding parameters (§C.2.4.1.1, ID 1) with the default values: above 12 bits the
+            // defaults are computed from min(MAXVAL, 4095), which some decoders get wrong; CharLS writes
+            // them out too, and so the streams stay the same bytes.
+            let (t1, t2, t3) = thresholds((1 << p) - 1);
+            out.extend_from_slice(&[0xFF, 0xF8, 0, 13, 1]);
+            for v in [(1i32 << p) - 1, t1, t2, t3, RESET] {
+                out.extend_from_slice(&(v as u16).to_be_bytes());
+            }
+        }
+        // SOS: Ls 8, Ns 1, Cs1 1, Tm1 0, NEAR 0, ILV 0, Al/Ah 0.
+        out.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0, 0]);
+        out.extend_from_slice(&data);
+        out.extend_from_slice(&[0xFF, 0xD9]);
+        Some(out)
+    }
 }
