@@ -82,12 +82,91 @@ def df_table(root: Path | Sequence[str], threads: int | None) -> Any:
     return dicomfast.scan(root, tags=TAGS, threads=threads)
 
 
+# Wall time and the scan threads' time running and time runnable but waiting for a CPU, per thread count.
+SCHED: dict[int, list[tuple[float, float, float]]] = {}
+
+
+class WorkerTimes:
+    """The time the scan's worker threads spent running, and runnable but waiting for a CPU (Linux).
+
+    A sampling thread reads ``/proc/self/task/*/schedstat`` of the threads named ``dicomfast-scan-*`` every
+    2 ms (they end with their scan, so their last values are those of the last sample). On a shared
+    machine the waiting time says how much of the wall time went to other processes rather than to the
+    scan: threads runnable all the time that still wait for a CPU are slowed by the machine's load, not
+    held up by one another.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.run = 0.0
+        self.wait = 0.0
+        self._first: dict[str, tuple[int, int]] = {}
+        self._last: dict[str, tuple[int, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            try:
+                tids = os.listdir("/proc/self/task")
+            except OSError:
+                return
+            for tid in tids:
+                try:
+                    with open(f"/proc/self/task/{tid}/comm") as f:
+                        if not f.read().startswith("dicomfast-scan"):
+                            continue
+                    with open(f"/proc/self/task/{tid}/schedstat") as f:
+                        run, wait = (int(x) for x in f.read().split()[:2])
+                except (OSError, ValueError):
+                    continue
+                self._first.setdefault(tid, (run, wait))
+                self._last[tid] = (run, wait)
+            if self._stop.wait(0.002):
+                return
+
+    def __enter__(self) -> WorkerTimes:
+        if os.path.exists("/proc/self/task"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        # Threads already there when the scan started (a previous pool ending) count only what they did since.
+        self.run = sum(r - self._first[t][0] for t, (r, _) in self._last.items()) / 1e9
+        self.wait = sum(w - self._first[t][1] for t, (_, w) in self._last.items()) / 1e9
+
+
 def df_scan(root: Path | Sequence[str], threads: int) -> int:
-    """dicomfast: scan ``root`` on ``threads`` threads; the number of rows (CPU time kept in :data:`CPU`)."""
+    """dicomfast: scan ``root`` on ``threads`` threads; the number of rows.
+
+    The CPU time is kept in :data:`CPU`, the wall time and the workers' running and waiting times in
+    :data:`SCHED`.
+    """
     c0 = _self_cpu()
-    t = df_table(root, threads)
+    t0 = time.perf_counter()
+    with WorkerTimes() as wt:
+        t = df_table(root, threads)
+    SCHED.setdefault(threads, []).append((time.perf_counter() - t0, wt.run, wt.wait))
     CPU.setdefault(threads, []).append(_self_cpu() - c0)
     return int(t.num_rows)
+
+
+def sched_note(threads: int, repeat: int) -> str:
+    """How busy the scan threads of the last ``repeat`` runs were, as a note (empty when not measured)."""
+    runs = SCHED.get(threads, [])[-repeat:]
+    if not runs or not any(r + w for _, r, w in runs):
+        return ""
+    wall = sum(x[0] for x in runs)
+    run = sum(x[1] for x in runs)
+    wait = sum(x[2] for x in runs)
+    return (
+        f"{threads} scan thread{'s' if threads > 1 else ''}: runnable {(run + wait) / (threads * wall):.0%} of the "
+        f"wall time, {wait / (run + wait):.0%} of that waiting for a CPU other processes held"
+    )
 
 
 _PD_TAGS: list[Any] = []
@@ -474,6 +553,7 @@ def run(cfg: Config) -> list[Row]:
     )
     rows: list[Row] = []
     CPU.clear()
+    SCHED.clear()
     with archive(cfg, n_files, srcs) as root:
         files = walk(root)
         n = len(files)
@@ -586,7 +666,7 @@ def run(cfg: Config) -> list[Row]:
                 n / tn,
                 True,
                 n,
-                note=conditions(),
+                note="; ".join(x for x in (conditions(), sched_note(1, reps), sched_note(threads, reps)) if x),
             )
         )
         cpun = _cpu_median(threads, reps)
