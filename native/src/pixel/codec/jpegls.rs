@@ -405,6 +405,17 @@ pub mod lossless {
         })
     }
 
+    /// The Golomb parameter k: the least k >= 0 with N << k >= A (§A.5.1 for the regular contexts, §A.7.2
+    /// with TEMP for run interruption), from the positions of the leading bits (A >= 1, N >= 1).
+    #[inline(always)]
+    fn golomb_k(n: i32, a: i32) -> u32 {
+        if n >= a {
+            return 0;
+        }
+        let k = n.leading_zeros() - a.leading_zeros();
+        if (n << k) < a { k + 1 } else { k }
+    }
+
     /// Bits, most significant first, into bytes; after an FF byte the next byte carries 7 bits behind a
     /// 0 bit (§A.1 marker-avoidance bit stuffing).
     struct Bits {
@@ -434,6 +445,15 @@ pub mod lossless {
         }
 
         fn drain(&mut self) {
+            // Four bytes at a time while none of them is FF (no stuffing to do).
+            while !self.ff && self.n >= 32 {
+                let word = ((self.acc >> (self.n - 32)) as u32).to_be_bytes();
+                if word.contains(&0xFF) {
+                    break;
+                }
+                self.out.extend_from_slice(&word);
+                self.n -= 32;
+            }
             loop {
                 let w = if self.ff { 7 } else { 8 };
                 if self.n < w {
@@ -554,10 +574,7 @@ pub mod lossless {
                     err = (err << shift) >> shift;
                     let temp = if ritype == 0 { ri_a[0] } else { ri_a[1] + (ri_n[1] >> 1) };
                     let n = ri_n[ritype];
-                    let mut k = 0;
-                    while (n << k) < temp {
-                        k += 1;
-                    }
+                    let k = golomb_k(n, temp);
                     let nn = ri_nn[ritype];
                     let map = (k == 0 && err > 0 && 2 * nn < n) || (err < 0 && (2 * nn >= n || k != 0));
                     let em = 2 * err.abs() - ritype as i32 - i32::from(map);
@@ -593,10 +610,7 @@ pub mod lossless {
                     err = -err;
                 }
                 err = (err << shift) >> shift;
-                let mut k = 0;
-                while (n << k) < a {
-                    k += 1;
-                }
+                let k = golomb_k(n, a);
                 let e = if k == 0 && 2 * b <= -n { -err - 1 } else { err };
                 let merr = if e >= 0 { 2 * e } else { -2 * e - 1 };
                 bits.golomb(merr as u32, k, limit, qbpp);
