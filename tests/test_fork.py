@@ -36,3 +36,27 @@ def test_decode_after_fork_does_not_hang() -> None:
     assert p.exitcode == 0
     assert q.get(timeout=5) == want
     assert np.array_equal(dicomfast.dcmread(PATH).pixel_array.sum(), want)
+
+
+def _child_threads(q: mp.Queue) -> None:  # type: ignore[type-arg]
+    ds = dicomfast.dcmread(PATH)
+    q.put([int(dicomfast.pixel_array(ds, threads=t).sum()) for t in (1, 2, 1)])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_explicit_threads_after_fork_do_not_hang() -> None:
+    # An explicit threads= keeps a pool per calling thread; one inherited through fork has no threads in the
+    # child and must be replaced, not used.
+    ds = dicomfast.dcmread(PATH)
+    want = [int(dicomfast.pixel_array(ds, threads=t).sum()) for t in (1, 2, 1)]
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child_threads, args=(q,))
+    p.start()
+    p.join(60)
+    alive = p.is_alive()
+    if alive:
+        p.kill()
+    assert not alive, "the child hung decoding with threads= after fork"
+    assert p.exitcode == 0
+    assert q.get(timeout=5) == want

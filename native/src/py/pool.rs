@@ -2,7 +2,8 @@
 //!
 //! rayon's global pool does not survive a fork: its threads are gone in the child, and a parallel call there
 //! waits forever (PyTorch DataLoader workers fork). The process that first uses the global pool is recorded;
-//! a forked child gets a pool of its own instead. An explicit `threads=` always gets a pool of that size.
+//! a forked child gets a pool of its own instead. An explicit `threads=` gets a pool of that size, kept per
+//! calling thread (and remade after a fork).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,15 +25,43 @@ fn build(threads: usize) -> Result<ThreadPool> {
         .map_err(|e| Error::Invalid(format!("Could not start {threads} threads: {e}")))
 }
 
+thread_local! {
+    /// The pool of the last explicit `threads=` on this thread, with the process that made it: kept, so that
+    /// a loop of small calls (a slice, a frame) does not start and stop threads each time. It ends with the
+    /// thread.
+    static LOCAL_POOL: std::cell::RefCell<Option<(u32, usize, Arc<ThreadPool>)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// This thread's pool of `threads` threads in process `pid`, made on first use.
+fn local_pool(pid: u32, threads: usize) -> Result<Arc<ThreadPool>> {
+    LOCAL_POOL.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if let Some((p, n, pool)) = slot.as_ref()
+            && *p == pid
+            && *n == threads
+        {
+            return Ok(pool.clone());
+        }
+        let pool = Arc::new(build(threads)?);
+        if let Some((p, _, stale)) = slot.replace((pid, threads, pool.clone()))
+            && p != pid
+        {
+            // Inherited through fork(): its threads do not exist here; never touch it.
+            std::mem::forget(stale);
+        }
+        Ok(pool)
+    })
+}
+
 /// Runs `f` on `threads` threads (`None`: all cores), on a pool that works in this process.
 ///
 /// # Errors
 /// When threads cannot be started.
 pub fn run<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
-    if let Some(t) = threads.filter(|&t| t > 0) {
-        return Ok(build(t)?.install(f));
-    }
     let pid = std::process::id();
+    if let Some(t) = threads.filter(|&t| t > 0) {
+        return Ok(local_pool(pid, t)?.install(f));
+    }
     let owner = match GLOBAL_OWNER.compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => pid,
         Err(current) => current,

@@ -148,6 +148,11 @@ fn without_colour_transform(src: &[u8], h: &JpegHeader) -> Vec<u8> {
 /// An owned TurboJPEG instance.
 struct Handle(tj::tjhandle);
 
+thread_local! {
+    /// This thread's decompressor, reused from frame to frame (parameters are set again on every use).
+    static DECOMPRESSOR: std::cell::RefCell<Option<Handle>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Handle {
     fn new(kind: tj::TJINIT) -> Option<Self> {
         // SAFETY: tj3Init has no preconditions; it returns NULL on failure, checked here.
@@ -244,7 +249,12 @@ pub(crate) fn decode_jpeg_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usiz
         src
     };
 
-    let handle = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS).ok_or_else(|| fail("tj3Init failed".to_owned()))?;
+    // A decompressor kept per thread: tj3Init / tj3Destroy cost as much as decoding a small frame. Only a
+    // handle that finished a decode goes back (one that failed is destroyed).
+    let handle = DECOMPRESSOR
+        .with(|c| c.borrow_mut().take())
+        .or_else(|| Handle::new(tj::TJINIT_TJINIT_DECOMPRESS))
+        .ok_or_else(|| fail("tj3Init failed".to_owned()))?;
     handle.set(tj::TJPARAM_TJPARAM_STOPONWARNING, 0);
     // Bound libjpeg's work to the frame `info` describes (progressive buffers included).
     handle.set(
@@ -341,6 +351,7 @@ pub(crate) fn decode_jpeg_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usiz
             return Err(fail(format!("libjpeg-turbo: {msg}")));
         }
     }
+    DECOMPRESSOR.with(|c| *c.borrow_mut() = Some(handle));
     if !tmp8.is_empty() || !tmp16.is_empty() || !tmpi16.is_empty() {
         let samples: Box<dyn Iterator<Item = i64>> = if !tmp8.is_empty() {
             Box::new(tmp8.iter().map(|&v| i64::from(v)))
