@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,12 +22,11 @@ def _child(q: mp.Queue) -> None:  # type: ignore[type-arg]
     q.put(int(arr.sum()))
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
-def test_decode_after_fork_does_not_hang() -> None:
-    want = int(dicomfast.dcmread(PATH).pixel_array.sum())  # the parent uses the global pool first
+def _in_forked_child(target: Any) -> Any:
+    """What ``target(queue)`` puts in the queue, run in a forked child that must end within 60 s."""
     ctx = mp.get_context("fork")
     q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(q,))
+    p = ctx.Process(target=target, args=(q,))
     p.start()
     p.join(60)
     alive = p.is_alive()
@@ -34,7 +34,13 @@ def test_decode_after_fork_does_not_hang() -> None:
         p.kill()
     assert not alive, "the child hung decoding after fork"
     assert p.exitcode == 0
-    assert q.get(timeout=5) == want
+    return q.get(timeout=5)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_decode_after_fork_does_not_hang() -> None:
+    want = int(dicomfast.dcmread(PATH).pixel_array.sum())  # the parent uses the global pool first
+    assert _in_forked_child(_child) == want
     assert np.array_equal(dicomfast.dcmread(PATH).pixel_array.sum(), want)
 
 
@@ -49,14 +55,4 @@ def test_explicit_threads_after_fork_do_not_hang() -> None:
     # child and must be replaced, not used.
     ds = dicomfast.dcmread(PATH)
     want = [int(dicomfast.pixel_array(ds, threads=t).sum()) for t in (1, 2, 1)]
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child_threads, args=(q,))
-    p.start()
-    p.join(60)
-    alive = p.is_alive()
-    if alive:
-        p.kill()
-    assert not alive, "the child hung decoding with threads= after fork"
-    assert p.exitcode == 0
-    assert q.get(timeout=5) == want
+    assert _in_forked_child(_child_threads) == want
