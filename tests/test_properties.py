@@ -287,8 +287,9 @@ def test_implicit_vr_transcodes_to_every_syntax(ds: Dataset, other: str) -> None
 
 # ------------------------------------------------------------------------------------------- pixel data
 
-# Codecs whose encoder refuses signed samples ("JPEG encoding of signed pixel data is not supported").
-UNSIGNED_ONLY = {"1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.57"}
+# Codecs whose encoder refuses signed samples (none of the lossless ones since JPEG Lossless codes the two's
+# complement pattern within Bits Stored, PS3.5 §8.2.1).
+UNSIGNED_ONLY: set[str] = set()
 
 LOSSLESS = {
     "RLELossless": "1.2.840.10008.1.2.5",
