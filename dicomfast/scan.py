@@ -18,6 +18,10 @@ column. A missing or empty value is null, and so is a value that does not fit it
 fraction, a DS or IS that is not a number, a second value in a single-valued number column; a second value
 in a single-valued text column is kept backslash-separated, as written).
 
+Elements that are not asked for are stepped over, not parsed, as ``dcmread(..., specific_tags=...)`` (and
+pydicom's reader) steps over them: a fault inside one (a malformed sequence, say) does not fail the row,
+and nothing after the largest tag asked for is read.
+
 .. versionadded:: 0.1
 """
 
