@@ -90,7 +90,8 @@ class WorkerTimes:
     """The time the scan's worker threads spent running, and runnable but waiting for a CPU (Linux).
 
     A sampling thread reads ``/proc/self/task/*/schedstat`` of the threads named ``dicomfast-scan-*`` every
-    2 ms (they end with their scan, so their last values are those of the last sample). On a shared
+    5 ms (they end with their scan, so their last values are those of the last sample); its own CPU time is
+    in ``own_cpu``. On a shared
     machine the waiting time says how much of the wall time went to other processes rather than to the
     scan: threads runnable all the time that still wait for a CPU are slowed by the machine's load, not
     held up by one another.
@@ -101,12 +102,21 @@ class WorkerTimes:
 
         self.run = 0.0
         self.wait = 0.0
+        #: CPU time of the sampling thread itself (to leave out of the scan's).
+        self.own_cpu = 0.0
         self._first: dict[str, tuple[int, int]] = {}
         self._last: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
+        c0 = time.thread_time()
+        try:
+            self._poll()
+        finally:
+            self.own_cpu = time.thread_time() - c0
+
+    def _poll(self) -> None:
         while True:
             try:
                 tids = os.listdir("/proc/self/task")
@@ -123,7 +133,7 @@ class WorkerTimes:
                     continue
                 self._first.setdefault(tid, (run, wait))
                 self._last[tid] = (run, wait)
-            if self._stop.wait(0.002):
+            if self._stop.wait(0.005):
                 return
 
     def __enter__(self) -> WorkerTimes:
@@ -151,7 +161,7 @@ def df_scan(root: Path | Sequence[str], threads: int) -> int:
     with WorkerTimes() as wt:
         t = df_table(root, threads)
     SCHED.setdefault(threads, []).append((time.perf_counter() - t0, wt.run, wt.wait))
-    CPU.setdefault(threads, []).append(_self_cpu() - c0)
+    CPU.setdefault(threads, []).append(_self_cpu() - c0 - wt.own_cpu)
     return int(t.num_rows)
 
 
