@@ -502,21 +502,6 @@ fn push_parts<'a>(col: &mut ColumnData, kind: Kind, text: &'a str, parts: impl I
     }
 }
 
-/// An IS item as an integer, as `value::decode` reads it (pydicom's IS: "12", " 12 ", "1.0"); `None` for
-/// anything else (empty, a fraction, not a number).
-fn is_int(t: &str) -> Option<i64> {
-    let t = t.trim_matches([' ', '\0']);
-    if t.is_empty() {
-        return None;
-    }
-    if let Ok(v) = t.parse::<i64>() {
-        return Some(v);
-    }
-    let f = t.parse::<f64>().ok()?;
-    #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
-    (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
-}
-
 /// The common cases of [`push_value`] without building a [`Value`]: binary integers into an int column, and
 /// ASCII text (without ESC, so every character set reads it as ASCII, PS3.5 §6.1.2.5) of the VRs a header
 /// scan meets most. Gives exactly the cells `value::decode` + [`push_decoded`] give; `false` when the value is
@@ -584,7 +569,7 @@ fn push_plain(col: &mut ColumnData, kind: Kind, vr: VR, bytes: &[u8], big_endian
         }
         VR::IS if kind == Kind::Int => {
             let t = s.trim_end_matches([' ', '\0']);
-            col.push_iter(t.split('\\').map(|x| is_int(x).map_or(Cell::Null, Cell::Int)));
+            col.push_iter(t.split('\\').map(|x| value::parse_is(x).map_or(Cell::Null, Cell::Int)));
         }
         VR::DS if kind == Kind::Float => {
             let cells = s.trim().split('\\').map(|t| {

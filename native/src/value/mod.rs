@@ -195,8 +195,9 @@ pub fn decode(buf: &[u8], el: &Element, vr: VR, big_endian: bool, charsets: &Cha
     }
 }
 
-/// Parses an IS item as pydicom's `IS` does: an integer, or a float that is a whole number.
-fn parse_is(t: &str) -> Option<i64> {
+/// Parses an IS item as pydicom's `IS` does: an integer, or a float that is a whole number (" 12 ", "1.0");
+/// `None` for anything else (empty, a fraction, not a number).
+pub(crate) fn parse_is(t: &str) -> Option<i64> {
     let t = t.trim_matches([' ', '\0']);
     if t.is_empty() {
         return None;
