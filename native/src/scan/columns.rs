@@ -327,7 +327,7 @@ pub struct Array {
 }
 
 /// One value to append to an array.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Cell<'a> {
     /// No value.
     Null,
@@ -588,23 +588,7 @@ impl ColumnData {
 
     /// Appends a row of `cells`: a list column takes them all, a flat one the only one (null otherwise).
     pub fn push_cells(&mut self, cells: &[Cell<'_>]) {
-        match self {
-            ColumnData::Flat(a) => match cells {
-                [one] => a.push(one),
-                _ => a.push(&Cell::Null),
-            },
-            ColumnData::List {
-                validity,
-                offsets,
-                items,
-            } => {
-                for c in cells {
-                    items.push(c);
-                }
-                validity.push(true);
-                offsets.push(i32::try_from(items.len()).unwrap_or(i32::MAX));
-            }
-        }
+        self.push_iter(cells.iter().copied());
     }
 
     /// Appends a row of the cells `cells` gives, as [`ColumnData::push_cells`] appends them once collected.
