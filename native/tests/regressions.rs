@@ -335,3 +335,25 @@ fn specific_character_set_with_a_numeric_vr_is_ignored() {
     };
     assert_eq!(model(&p), model(&back));
 }
+
+/// Found by `write_roundtrip` (this session): the "DICM" at byte 128 case again, with a first element of odd
+/// group (0003,0021) (a damaged (0008,0021)): sorted first, it made byte 0 fail the "plausible element" test,
+/// which only accepted even groups, so the written bare data set was read as a preamble file and failed.
+///
+/// Fix (parse/mod.rs, `parse_inner`): any group from 0x0001 to 0x00FF at byte 0 (little or big endian) counts as
+/// an element when no file meta group follows the "DICM".
+#[test]
+fn bare_dataset_with_dicm_at_byte_128_and_an_odd_first_group() {
+    let p = parse_forced(read("write_roundtrip_dicm_at_128_odd_first_group.dcm"), None).expect("reads");
+    assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x0003, 0x0021)));
+    let n = touch(&p);
+    let src = Source {
+        buf: p.bytes(),
+        syntax: Syntax::EXPLICIT_LE,
+    };
+    let mut out = Vec::new();
+    write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), Syntax::EXPLICIT_LE, &mut out).expect("encodes");
+    assert_eq!(out.get(128..132), Some(&b"DICM"[..]));
+    let back = parse_forced(out, Some("1.2.840.10008.1.2.1")).expect("reads back");
+    assert_eq!(touch(&back), n);
+}

@@ -132,8 +132,9 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     let has_preamble = data.get(128..132) == Some(b"DICM")
         && !(data.get(132..134) != Some(&[0x02, 0x00])
             && data.get(0..2).is_some_and(|g| {
-                // an even group number below 0x0100, little or big endian
-                (g[1] == 0x00 && g[0] % 2 == 0 && g[0] != 0) || (g[0] == 0x00 && g[1] % 2 == 0 && g[1] != 0)
+                // a group number from 0x0001 to 0x00FF, little or big endian (odd ones too: a damaged or private
+                // group sorted first, as write_roundtrip found with (0003,0021))
+                (g[1] == 0x00 && g[0] != 0) || (g[0] == 0x00 && g[1] != 0)
             }));
     let mut pos = 0usize;
     if has_preamble {
