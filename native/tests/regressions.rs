@@ -32,6 +32,17 @@ fn parse_forced(data: Vec<u8>, ts: Option<&str>) -> _native::Result<ParsedFile> 
     parse::parse(Arc::new(data), &opts)
 }
 
+/// The data set of `p` (read in `src`) encoded as a bare data set in `dst`.
+fn encode_as(p: &ParsedFile, src: Syntax, dst: Syntax) -> Vec<u8> {
+    let source = Source {
+        buf: p.bytes(),
+        syntax: src,
+    };
+    let mut out = Vec::new();
+    write::encode_dataset(&source, &p.dataset, &[], &BTreeMap::new(), dst, &mut out).expect("encodes");
+    out
+}
+
 fn walk<'a>(buf: &[u8], ds: &'a Dataset, ancestors: &mut Vec<&'a Dataset>, be: bool) -> usize {
     ancestors.insert(0, ds);
     let charsets = value::charsets_for(buf, ancestors);
@@ -88,19 +99,15 @@ fn saved_inputs_parse_and_decode_without_panic() {
 /// Encodes the data set of `data` (read with `force`) in explicit VR big endian, as a bare data set.
 fn to_big_endian(data: Vec<u8>) -> (usize, Vec<u8>) {
     let p = parse_forced(data, None).expect("the input parses");
-    let src = Source {
-        buf: p.bytes(),
-        syntax: Syntax {
-            explicit: p.dataset.explicit_vr,
-            big_endian: p.encoding.big_endian,
-        },
+    let src = Syntax {
+        explicit: p.dataset.explicit_vr,
+        big_endian: p.encoding.big_endian,
     };
-    let mut out = Vec::new();
     let be = Syntax {
         explicit: true,
         big_endian: true,
     };
-    write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), be, &mut out).expect("encodes");
+    let out = encode_as(&p, src, be);
     (touch(&p), out)
 }
 
@@ -166,12 +173,7 @@ fn explicit_un_of_a_sequence_tag_after_transcoding() {
     let p = parse_forced(read("write_roundtrip_implicit_sq_tag_not_items.dcm"), None).expect("reads");
     assert!(!p.dataset.explicit_vr);
     let n = touch(&p);
-    let src = Source {
-        buf: p.bytes(),
-        syntax: Syntax::IMPLICIT_LE,
-    };
-    let mut out = Vec::new();
-    write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), Syntax::EXPLICIT_LE, &mut out).expect("encodes");
+    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::EXPLICIT_LE);
     let back = parse_forced(out, Some("1.2.840.10008.1.2.1")).expect("the transcoded data set reads");
     assert_eq!(touch(&back), n);
 }
@@ -303,12 +305,7 @@ fn undefined_length_item_running_past_its_defined_length_sequence() {
     assert_eq!(items.iter().map(|i| i.dataset.elements.len()).collect::<Vec<_>>(), [0]);
     assert!(p.dataset.elements.iter().any(|e| e.tag == Tag(0x0008, 0x1155)));
     let n = touch(&p);
-    let src = Source {
-        buf: p.bytes(),
-        syntax: Syntax::EXPLICIT_LE,
-    };
-    let mut out = Vec::new();
-    write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), Syntax::EXPLICIT_LE, &mut out).expect("encodes");
+    let out = encode_as(&p, Syntax::EXPLICIT_LE, Syntax::EXPLICIT_LE);
     let back = parse_forced(out, Some("1.2.840.10008.1.2.1")).expect("reads back");
     assert_eq!(touch(&back), n);
 }
@@ -347,12 +344,7 @@ fn bare_dataset_with_dicm_at_byte_128_and_an_odd_first_group() {
     let p = parse_forced(read("write_roundtrip_dicm_at_128_odd_first_group.dcm"), None).expect("reads");
     assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x0003, 0x0021)));
     let n = touch(&p);
-    let src = Source {
-        buf: p.bytes(),
-        syntax: Syntax::EXPLICIT_LE,
-    };
-    let mut out = Vec::new();
-    write::encode_dataset(&src, &p.dataset, &[], &BTreeMap::new(), Syntax::EXPLICIT_LE, &mut out).expect("encodes");
+    let out = encode_as(&p, Syntax::EXPLICIT_LE, Syntax::EXPLICIT_LE);
     assert_eq!(out.get(128..132), Some(&b"DICM"[..]));
     let back = parse_forced(out, Some("1.2.840.10008.1.2.1")).expect("reads back");
     assert_eq!(touch(&back), n);
