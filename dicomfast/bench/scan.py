@@ -624,7 +624,7 @@ def run(cfg: Config) -> list[Row]:
                 )
         else:
             rows.append(
-                Row("scan", f"{work}, dicomfast {s_threads}", "pydicom (not installed)", "files/s", None, n / tn)
+                Row("scan", f"{work}, dicomfast {s_threads}", "pydicom (not installed)", "files/s", None, n / tn, True, n)
             )
 
         # dicomsdl, one process
@@ -664,7 +664,9 @@ def run(cfg: Config) -> list[Row]:
                     )
                 )
         else:
-            rows.append(Row("scan", f"{work}, dicomfast 1 thread", "dicomsdl (not installed)", "files/s", None, n / t1))
+            rows.append(
+                Row("scan", f"{work}, dicomfast 1 thread", "dicomsdl (not installed)", "files/s", None, n / t1, True, n)
+            )
 
         rows.append(
             Row(
