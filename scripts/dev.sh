@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for dicomfast and runs one job:
 #   bash scripts/dev.sh demo   system packages + release build + `dicomfast demo` (the main job)
-#   bash scripts/dev.sh test   system packages + test dependencies + release build + every test and lint
+#   bash scripts/dev.sh test   system packages + test dependencies + release build + every test and lint,
+#                              and a fuzz smoke run of every cargo-fuzz target
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 job="${1:-demo}"
 PY="${PYTHON:-python3}"
 APT_BUILD=(cmake nasm g++)
-APT_TEST=(dcmtk orthanc)
+APT_TEST=(dcmtk orthanc clang libclang-rt-14-dev)
 
 apt_install() {
     local missing=()
@@ -44,6 +45,11 @@ test)
     echo "== cargo clippy"
     (cd native && cargo clippy --release --all-targets --quiet -- -D warnings)
     (cd native && cargo fmt --check)
+    echo "== fuzz smoke (cargo-fuzz targets, C codecs under AddressSanitizer)"
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        cargo install --locked --quiet cargo-fuzz
+    fi
+    bash scripts/fuzz_smoke.sh 2>&1 | tail -n 14
     echo "== ruff"
     "$PY" -m ruff check dicomfast tests benchmarks scripts
     "$PY" -m ruff format --check dicomfast tests benchmarks scripts

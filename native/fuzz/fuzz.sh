@@ -7,7 +7,7 @@
 #   native/fuzz/fuzz.sh --build                    build only
 #   native/fuzz/fuzz.sh --list                     list the targets
 #
-# Needs the nightly toolchain, cargo-fuzz (cargo install cargo-fuzz) and clang (apt-get install clang).
+# Needs cargo-fuzz (cargo install cargo-fuzz) and clang (apt-get install clang).
 # Environment: SUMMARY (where the table goes, for runs side by side), CORPUS_ROOT (default corpus; a folder under
 # native/fuzz), SEED_LIMIT (use only the first N corpus files as seeds), JOBS (cargo build jobs, default 1), RSS_MB (default 2048), MAX_LEN (default 65536, the
 # largest input libFuzzer makes), NO_C_SANITIZER=1 to build the C codecs without instrumentation.
@@ -37,10 +37,15 @@ secs=60
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then secs="$1"; shift; fi
 if [ $# -gt 0 ]; then TARGETS=("$@"); fi
 
-if ! cargo +nightly --version >/dev/null 2>&1; then
-  echo "fuzz.sh: the nightly toolchain is missing (rustup toolchain install nightly)" >&2; exit 2
+# cargo-fuzz passes -Z flags (the sanitizer) to rustc: the nightly toolchain where rustup has it, otherwise
+# the machine's stable toolchain with RUSTC_BOOTSTRAP=1 (which accepts the same flags).
+if cargo +nightly --version >/dev/null 2>&1; then
+  FUZZ=(cargo +nightly fuzz)
+else
+  echo "fuzz.sh: no nightly toolchain: using the stable one with RUSTC_BOOTSTRAP=1" >&2
+  FUZZ=(env RUSTC_BOOTSTRAP=1 cargo fuzz)
 fi
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+if ! "${FUZZ[@]}" --version >/dev/null 2>&1; then
   echo "fuzz.sh: cargo-fuzz is missing (cargo install cargo-fuzz)" >&2; exit 2
 fi
 
@@ -69,7 +74,7 @@ done
 
 for t in "${TARGETS[@]}"; do
   echo "== building $t (jobs $JOBS)"
-  cargo +nightly fuzz build -O "$t"
+  "${FUZZ[@]}" build -O "$t"
 done
 [ "$mode" = build ] && exit 0
 
@@ -132,6 +137,7 @@ seed_codec() {
 
 # -------------------------------------------------------------------------------------------------- run
 summary="${SUMMARY:-$HERE/artifacts/summary.tsv}"
+mkdir -p "$(dirname "$summary")"
 printf 'target\tseconds\tran_s\texecs\tcorpus\tcov\tft\tresult\n' > "$summary"
 status=0
 for t in "${TARGETS[@]}"; do
@@ -147,7 +153,7 @@ for t in "${TARGETS[@]}"; do
   echo "== fuzzing $t for $tsecs s (log: native/fuzz/$log)"
   t0=$SECONDS
   set +e
-  cargo +nightly fuzz run -O "$t" "$corpus" "$seeds" -- \
+  "${FUZZ[@]}" run -O "$t" "$corpus" "$seeds" -- \
     -max_total_time="$tsecs" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB" -timeout=10 \
     -max_len="$MAX_LEN" -print_final_stats=1 > "$log" 2>&1
   rc=$?
