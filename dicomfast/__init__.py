@@ -20,8 +20,16 @@ from dicomfast.dataset import (
     keyword_for_tag,
     tag_for_keyword,
 )
-from dicomfast.errors import DecodeError, DicomError, InvalidDicomError, ParseError, UnsupportedTransferSyntaxError
+from dicomfast.errors import (
+    DecodeError,
+    DicomError,
+    InvalidDicomError,
+    LimitError,
+    ParseError,
+    UnsupportedTransferSyntaxError,
+)
 from dicomfast.filewriter import dcmwrite, encode_dataset
+from dicomfast.limits import get_limits, set_limits
 from dicomfast.pixels import (
     apply_color_lut,
     apply_modality_lut,
@@ -42,6 +50,7 @@ __all__ = [
     "DicomError",
     "FileMetaDataset",
     "InvalidDicomError",
+    "LimitError",
     "ParseError",
     "PersonName",
     "Sequence",
@@ -60,6 +69,7 @@ __all__ = [
     "dictionary_VR",
     "dictionary_keyword",
     "encode_dataset",
+    "get_limits",
     "iter_pixels",
     "keyword_for_tag",
     "list_series",
@@ -68,6 +78,7 @@ __all__ = [
     "scan",
     "scan_batches",
     "scan_to_parquet",
+    "set_limits",
     "tag_for_keyword",
     "transcode",
 ]

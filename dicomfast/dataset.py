@@ -756,8 +756,10 @@ class FileMetaDataset(Dataset):
 
 
 def _reopen(src: tuple[Any, ...]) -> Dataset:
-    source, stop, tags, force, max_depth, ts, on_error = src
-    return dcmread(source, stop, tags, force, max_depth=max_depth, transfer_syntax=ts, on_error=on_error)
+    source, stop, tags, force, max_depth, max_elements, ts, on_error = src
+    return dcmread(
+        source, stop, tags, force, max_depth=max_depth, max_elements=max_elements, transfer_syntax=ts, on_error=on_error
+    )
 
 
 def _coerce(vr: str, value: Any) -> Any:
@@ -869,6 +871,7 @@ def dcmread(
     force: bool = False,
     *,
     max_depth: int | None = None,
+    max_elements: int | None = None,
     transfer_syntax: str | None = None,
     on_error: str = "raise",
 ) -> Dataset:
@@ -886,7 +889,10 @@ def dcmread(
     force : bool
         Read data without the 128-byte preamble and ``DICM`` prefix (the encoding is then guessed).
     max_depth : int, optional
-        Deepest sequence nesting accepted (default 64).
+        Deepest sequence nesting accepted (default 64); deeper raises a ``LimitError``.
+    max_elements : int, optional
+        Most elements accepted in the file, at all levels (default 50,000,000); more raises a ``LimitError``
+        (in every ``on_error`` mode). The other limits: :mod:`dicomfast.limits`.
     transfer_syntax : str, optional
         The transfer syntax UID of a bare data set without file meta (e.g. one received over the network);
         without it the encoding is guessed from the first bytes.
@@ -916,21 +922,29 @@ def dcmread(
     name: str | None = None
     if isinstance(fp, str | os.PathLike):
         name = os.fspath(fp)
-        handle = _native.read_file(name, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient)
+        handle = _native.read_file(
+            name, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient, max_elements
+        )
         source = name
     elif isinstance(fp, bytes):
-        handle = _native.read_bytes(fp, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient)
+        handle = _native.read_bytes(
+            fp, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient, max_elements
+        )
         source = fp
     elif isinstance(fp, bytearray | memoryview):
         data = bytes(fp)
-        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient)
+        handle = _native.read_bytes(
+            data, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient, max_elements
+        )
         source = data
     elif hasattr(fp, "read"):
         data = fp.read()
         if not isinstance(data, bytes):
             raise TypeError("dcmread needs a binary file object (opened with 'rb')")
         name = getattr(fp, "name", None)
-        handle = _native.read_bytes(data, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient)
+        handle = _native.read_bytes(
+            data, stop_before_pixels, tags, force, max_depth, transfer_syntax, lenient, max_elements
+        )
         source = data
     else:
         raise TypeError(f"dcmread cannot read from {type(fp).__name__}")
@@ -938,7 +952,7 @@ def dcmread(
     d = ds.__dict__
     if name is not None:
         d["_filename"] = name
-    d["_source"] = (source, stop_before_pixels, tags, force, max_depth, transfer_syntax, on_error)
+    d["_source"] = (source, stop_before_pixels, tags, force, max_depth, max_elements, transfer_syntax, on_error)
     if lenient:
         errors = [ReadError(Tag(t) if t is not None else None, off, msg) for t, off, msg in handle.read_errors()]
         d["errors"] = errors

@@ -624,7 +624,16 @@ def run(cfg: Config) -> list[Row]:
                 )
         else:
             rows.append(
-                Row("scan", f"{work}, dicomfast {s_threads}", "pydicom (not installed)", "files/s", None, n / tn, True, n)
+                Row(
+                    "scan",
+                    f"{work}, dicomfast {s_threads}",
+                    "pydicom (not installed)",
+                    "files/s",
+                    None,
+                    n / tn,
+                    True,
+                    n,
+                )
             )
 
         # dicomsdl, one process

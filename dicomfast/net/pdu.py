@@ -367,7 +367,11 @@ def parse_header(header: bytes, max_length: int) -> tuple[int, int]:
     name = PDU_NAMES[pdu_type]
     if pdu_type == P_DATA_TF:
         if max_length and length > max_length:
-            raise PDUError(f"{name} length {length} exceeds the maximum PDU length {max_length} this side announced", 6)
+            raise PDUError(
+                f"{name} length {length} exceeds the maximum PDU length {max_length} this side announced "
+                "(limit max_pdu: raise it with net.connect(..., max_pdu=N) or StorageServer(..., max_pdu=N))",
+                6,
+            )
     elif pdu_type in (A_ASSOCIATE_RQ, A_ASSOCIATE_AC):
         if length > 1 << 20:
             raise PDUError(f"{name} length {length} is larger than 1 MiB: refusing to read it", 6)

@@ -7,6 +7,7 @@
 //! - [`encaps`]: Basic / Extended Offset Tables and fragments to frames (PS3.5 §A.4).
 //! - [`native`]: uncompressed frames (PS3.5 §8.1.1, §8.2): copies, conversions, zero-copy ranges.
 //! - [`colour`]: YBR_FULL / YBR_FULL_422 to RGB as pydicom converts them (PS3.3 §C.7.6.3.1.2).
+//! - [`limits`]: how much decoded output the bytes present justify (`dicomfast.set_limits`).
 //! - [`lut`]: Modality LUT / rescale and VOI LUT / window as pydicom applies them (PS3.3 §C.11).
 //! - [`codec`]: one module per compressed transfer syntax family and the registry keyed by UID.
 
@@ -14,6 +15,7 @@ pub mod codec;
 pub mod colour;
 pub mod encaps;
 pub mod layout;
+pub mod limits;
 pub mod lut;
 pub mod native;
 

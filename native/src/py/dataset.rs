@@ -455,6 +455,7 @@ fn options(
     specific_tags: Option<Vec<u32>>,
     force: bool,
     max_depth: Option<usize>,
+    max_elements: Option<usize>,
     transfer_syntax: Option<String>,
 ) -> ReadOptions {
     let mut o = ReadOptions {
@@ -468,12 +469,15 @@ fn options(
     if let Some(d) = max_depth {
         o.max_depth = d;
     }
+    if let Some(n) = max_elements {
+        o.max_elements = n;
+    }
     o
 }
 
 /// Reads a file by path, with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (path, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None, lenient=false))]
+#[pyo3(signature = (path, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None, lenient=false, max_elements=None))]
 #[allow(clippy::too_many_arguments)] // mirrors dcmread's keyword arguments
 pub fn read_file(
     py: Python<'_>,
@@ -484,6 +488,7 @@ pub fn read_file(
     max_depth: Option<usize>,
     transfer_syntax: Option<String>,
     lenient: bool,
+    max_elements: Option<usize>,
 ) -> PyResult<PyDataset> {
     let opts = options(
         lenient,
@@ -491,6 +496,7 @@ pub fn read_file(
         specific_tags,
         force,
         max_depth,
+        max_elements,
         transfer_syntax,
     );
     let parsed = py.detach(|| parse::read_path(&path, &opts)).map_err(|e| to_py(py, e))?;
@@ -499,7 +505,7 @@ pub fn read_file(
 
 /// Reads a data set from `bytes` (kept alive, not copied), with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (data, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None, lenient=false))]
+#[pyo3(signature = (data, stop_before_pixels=false, specific_tags=None, force=false, max_depth=None, transfer_syntax=None, lenient=false, max_elements=None))]
 #[allow(clippy::too_many_arguments)] // mirrors dcmread's keyword arguments
 pub fn read_bytes(
     py: Python<'_>,
@@ -510,6 +516,7 @@ pub fn read_bytes(
     max_depth: Option<usize>,
     transfer_syntax: Option<String>,
     lenient: bool,
+    max_elements: Option<usize>,
 ) -> PyResult<PyDataset> {
     let opts = options(
         lenient,
@@ -517,6 +524,7 @@ pub fn read_bytes(
         specific_tags,
         force,
         max_depth,
+        max_elements,
         transfer_syntax,
     );
     let buf: parse::Bytes = Arc::new(PyBuf(data));

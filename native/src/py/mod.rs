@@ -95,6 +95,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pixels::decode_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(pixels::pixel_layout, m)?)?;
     m.add_function(wrap_pyfunction!(pixels::encode_frames, m)?)?;
+    m.add_function(wrap_pyfunction!(pixels::get_limits, m)?)?;
+    m.add_function(wrap_pyfunction!(pixels::set_limits, m)?)?;
     m.add_function(wrap_pyfunction!(keyword_dict, m)?)?;
     m.add_function(wrap_pyfunction!(encode_text, m)?)?;
     m.add_function(wrap_pyfunction!(dictionary_entry, m)?)?;

@@ -16,14 +16,8 @@ use super::errors::to_py;
 use crate::dictionary::Tag;
 use crate::error::Error;
 use crate::parse::{Body, Dataset, Element, ParsedFile};
-use crate::pixel::{self, Dtype, FloatKind, PixelInfo, codec, colour, encaps, layout};
+use crate::pixel::{self, Dtype, FloatKind, PixelInfo, codec, colour, encaps, layout, limits};
 use crate::value::{self, IsItem, Value};
-
-/// The largest decoded size accepted for compressed data, relative to the compressed bytes present: no codec
-/// of DICOM reaches this ratio on real images, and it bounds what a lying header can make us allocate.
-const MAX_EXPANSION: usize = 10_000;
-/// Below this many bytes of output, any compressed size is accepted.
-const MIN_CAP: usize = 64 << 20;
 
 /// A read-only buffer over part of a parsed file (the base of zero-copy numpy views).
 #[pyclass(module = "dicomfast._native", frozen)]
@@ -214,14 +208,7 @@ fn decode_into(
                 })
                 .collect();
             let present: usize = frags.iter().map(|f| f.len).sum();
-            let wanted = frame_len.saturating_mul(which.len());
-            if wanted > MIN_CAP.max(present.saturating_mul(MAX_EXPANSION)) {
-                return Err(Error::decode(
-                    ts,
-                    0,
-                    format!("The header asks for {wanted} decoded bytes from {present} compressed bytes: refused"),
-                ));
-            }
+            limits::check_decoded(ts, frame_len.saturating_mul(which.len()), present, true)?;
             if codec::decoder_for(ts).is_none() {
                 return Err(Error::UnsupportedTransferSyntax {
                     ts_uid: ts.to_owned(),
@@ -442,31 +429,11 @@ pub fn decode_pixels<'py>(
     let total = frame_len
         .checked_mul(which.len())
         .ok_or_else(|| PyValueError::new_err("pixel data size overflows"))?;
-    if matches!(el.body, Body::Fragments(_)) {
-        let present: usize = match &el.body {
-            Body::Fragments(f) => f.iter().map(|f| f.len).sum(),
-            _ => 0,
-        };
-        if total > MIN_CAP.max(present.saturating_mul(MAX_EXPANSION)) {
-            return Err(to_py(
-                py,
-                Error::decode(
-                    &root.encoding.uid,
-                    0,
-                    format!("The header asks for {total} decoded bytes from {present} compressed bytes: refused"),
-                ),
-            ));
-        }
-    } else if total > MIN_CAP.max(el.value_len.saturating_mul(8 * 8)) {
-        return Err(to_py(
-            py,
-            Error::decode(
-                &root.encoding.uid,
-                0,
-                "The pixel data is far shorter than its header says",
-            ),
-        ));
-    }
+    let (present, compressed) = match &el.body {
+        Body::Fragments(f) => (f.iter().map(|f| f.len).sum(), true),
+        _ => (el.value_len, false),
+    };
+    limits::check_decoded(&root.encoding.uid, total, present, compressed).map_err(|e| to_py(py, e))?;
     let (arr, ptr) = typed_vec(py, dtype, total, !matches!(el.body, Body::Fragments(_)));
     let ptr_addr = ptr as usize;
     let result = py.detach(|| {
@@ -551,4 +518,25 @@ pub fn encode_frames(
         .into_iter()
         .map(|f| pyo3::types::PyBytes::new(py, &f).unbind())
         .collect())
+}
+
+/// The pixel decoding limits in force: `(max_expansion, unchecked_decoded_bytes)` (see `pixel::limits`).
+#[pyfunction]
+pub fn get_limits() -> (usize, usize) {
+    let l = limits::get();
+    (l.max_expansion, l.unchecked_decoded_bytes)
+}
+
+/// Sets the pixel decoding limits for the whole process; `None` keeps one as it is.
+#[pyfunction]
+#[pyo3(signature = (max_expansion=None, unchecked_decoded_bytes=None))]
+pub fn set_limits(
+    py: Python<'_>,
+    max_expansion: Option<usize>,
+    unchecked_decoded_bytes: Option<usize>,
+) -> PyResult<()> {
+    limits::set(max_expansion, unchecked_decoded_bytes).map_err(|e| match e {
+        Error::Invalid(m) => PyValueError::new_err(m),
+        other => to_py(py, other),
+    })
 }
