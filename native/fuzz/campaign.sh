@@ -4,12 +4,14 @@
 # builds and benchmarks on the same machine take precedence), and appends one line per round to a ledger:
 # the CPU seconds it used (from /usr/bin/time), its exit status, libFuzzer's coverage and the corpus size.
 # A target is done when the CPU seconds in the ledger reach its quota; one that found a crash, hang or
-# out-of-memory is not run again (its input is in artifacts/TARGET/).
+# out-of-memory is not run again until that input (in artifacts/TARGET/) is triaged.
 #
 #   native/fuzz/campaign.sh LEDGER TARGET:CPU_MINUTES...    e.g. campaign.sh /tmp/ledger.tsv parse:30 decode_j2k:12
 #
 # Seeds come from `fuzz.sh 1 TARGET` (run it once per target first); the corpus grows in corpus/TARGET.
-# Environment: WORKERS (default 2), ROUND (default 480), RSS_MB (default 2048), MAX_LEN (default 65536).
+# Environment: WORKERS (default 2), ROUND (default 480), RSS_MB (default 2048), MAX_LEN (default 65536),
+# TIMEOUT (default 30 s per input: a nice-19 fuzzer waits behind whatever else runs, so a 10 s limit reports
+# inputs that take a second alone; re-run a timeout- input alone to tell a real hang).
 # Pausing: while LEDGER.pause exists no new round starts (SIGINT to the running fuzzers stops them at once, exit status 72;
 # the CPU time of an interrupted round is still recorded).
 set -euo pipefail
@@ -20,6 +22,7 @@ WORKERS="${WORKERS:-2}"
 ROUND="${ROUND:-480}"
 RSS_MB="${RSS_MB:-2048}"
 MAX_LEN="${MAX_LEN:-65536}"
+TIMEOUT="${TIMEOUT:-30}"
 BIN=target/x86_64-unknown-linux-gnu/release
 export ASAN_OPTIONS="allocator_may_return_null=1:max_allocation_size_mb=1024:detect_leaks=0"
 
@@ -30,7 +33,9 @@ locks="$ledger.locks"
 mkdir -p "$locks"
 
 used() { awk -F'\t' -v t="$1" '$1 == t { s += $3 } END { printf "%d", s }' "$ledger"; }
-failed() { awk -F'\t' -v t="$1" '$1 == t && $4 != 0 && $4 != 72 { f = 1 } END { exit !f }' "$ledger"; }
+# A finding (crash-, timeout-, oom-, leak-, slow-unit- file) left in artifacts/TARGET/ stops that target until it
+# is triaged: fixed, or shown not to be a fault and moved to artifacts/TARGET/triaged/.
+failed() { compgen -G "artifacts/$1/[a-z]*-[0-9a-f]*" > /dev/null; }
 
 # The target with the most CPU time still to run that no other worker holds, or nothing.
 pick() {
@@ -66,7 +71,7 @@ worker() {
     start=$(date -u +%FT%TZ)
     set +e
     /usr/bin/time -f '%U %S' -o "$out" nice -n 19 "$BIN/$t" "corpus/$t" "corpus/.seeds/$t" \
-      -max_total_time="$secs" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB" -timeout=10 \
+      -max_total_time="$secs" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB" -timeout="$TIMEOUT" \
       -max_len="$MAX_LEN" -artifact_prefix="artifacts/$t/" -print_final_stats=1 > "$log" 2>&1
     rc=$?
     set -e

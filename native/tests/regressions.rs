@@ -349,3 +349,30 @@ fn bare_dataset_with_dicm_at_byte_128_and_an_odd_first_group() {
     let back = parse_forced(out, Some("1.2.840.10008.1.2.1")).expect("reads back");
     assert_eq!(touch(&back), n);
 }
+
+/// write_roundtrip (this session's campaign): a data set whose first element is (4944,4D43), the bytes
+/// "DICM", written as a bare data set, was read back from byte 4 ("DICM" taken for a prefix without the
+/// preamble) and failed on a lying length. Fix (parse/mod.rs, `parse_inner`): "DICM" at byte 0 is a prefix only
+/// when a group 0002 element follows it.
+#[test]
+fn bare_dataset_starting_with_the_bytes_dicm_reads_back() {
+    let p = parse_forced(read("write_roundtrip_dicm_tag_at_byte_0.dcm"), None).expect("reads");
+    assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x4944, 0x4D43)));
+    let n = touch(&p);
+    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::IMPLICIT_LE);
+    assert_eq!(out.get(0..4), Some(&b"DICM"[..]));
+    for ts in [Some("1.2.840.10008.1.2"), None] {
+        let back = parse_forced(out.clone(), ts).expect("reads back");
+        assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(Tag(0x4944, 0x4D43)));
+        assert_eq!(touch(&back), n);
+    }
+    // "DICM" followed by the file meta, without the preamble, is still a prefix.
+    let mut v = b"DICM".to_vec();
+    v.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 20, 0]);
+    v.extend_from_slice(b"1.2.840.10008.1.2.1\0");
+    v.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, b'P', b'N', 4, 0]);
+    v.extend_from_slice(b"A^B ");
+    let p = parse_forced(v, None).expect("reads");
+    assert_eq!(p.meta.elements.len(), 1);
+    assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x0010, 0x0010)));
+}

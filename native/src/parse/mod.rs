@@ -139,8 +139,11 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     let mut pos = 0usize;
     if has_preamble {
         pos = 132;
-    } else if data.get(0..4) == Some(b"DICM") {
-        pos = 4; // "DICM" without the preamble (seen in the wild)
+    } else if data.get(0..4) == Some(b"DICM") && data.get(4..6) == Some(&[0x02, 0x00]) {
+        // "DICM" and the file meta without the preamble (seen in the wild). Without group 0002 after it, the
+        // bytes "DICM" are the tag (4944,4D43) of a bare data set, as pydicom reads them (write_roundtrip found
+        // a data set starting with that element read back from byte 4).
+        pos = 4;
     } else if !opts.force && opts.transfer_syntax.is_none() {
         if data.len() < 132 {
             return Err(not_dicom(&format!(
