@@ -376,3 +376,55 @@ fn bare_dataset_starting_with_the_bytes_dicm_reads_back() {
     assert_eq!(p.meta.elements.len(), 1);
     assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x0010, 0x0010)));
 }
+
+/// write_roundtrip (campaign of 2026-12-03): the same (4944,4D43) first element, in implicit VR with a value
+/// length of 2: the bytes after "DICM" are 02 00 00 00, which passed the "group 0002 follows" test above, so the
+/// written data set was read from byte 4 and lost its first element. Fix (parse/mod.rs, `parse_inner`): "DICM"
+/// at byte 0 is a prefix only when a group 0002 tag and an explicit VR follow it.
+#[test]
+fn bare_implicit_dataset_starting_with_dicm_and_a_length_of_two_reads_back() {
+    let p = parse_forced(read("write_roundtrip_dicm_tag_implicit_len_2.dcm"), None).expect("reads");
+    let first = p.dataset.elements.first().expect("an element");
+    assert_eq!((first.tag, first.value_len), (Tag(0x4944, 0x4D43), 2));
+    let n = touch(&p);
+    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::IMPLICIT_LE);
+    assert_eq!(out.get(0..8), Some(&b"DICM\x02\0\0\0"[..]));
+    for ts in [Some("1.2.840.10008.1.2"), None] {
+        let back = parse_forced(out.clone(), ts).expect("reads back");
+        assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(Tag(0x4944, 0x4D43)));
+        assert_eq!(touch(&back), n);
+    }
+}
+
+/// decode_jpegls (campaign of 2026-12-03): a 64 x 64 16-bit frame whose LSE segment sets RESET to 6400 (0x1900)
+/// made CharLS loop forever: it keeps the run-mode RESET in 8 bits (0), so the run-mode counter wraps to 0 and
+/// `get_golomb_code` never ends. Fix (pixel/codec/jpegls.rs, `looping_reset`): such a stream is a DecodeError
+/// naming the LSE RESET. The decode runs on a thread so that a regression fails the test instead of hanging it.
+#[test]
+fn jpegls_reset_that_is_a_multiple_of_256_is_an_error_not_a_hang() {
+    use _native::pixel::{PixelInfo, decode_frame};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/codec_regressions/jpegls_lse_reset_6400.jls");
+    let stream = std::fs::read(path).expect("saved input");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let info = PixelInfo {
+            rows: 64,
+            columns: 64,
+            samples_per_pixel: 1,
+            bits_allocated: 16,
+            bits_stored: 16,
+            high_bit: 15,
+            photometric: "MONOCHROME2".to_owned(),
+            number_of_frames: 1,
+            ..PixelInfo::default()
+        };
+        let mut out = vec![0u8; 64 * 64 * 2];
+        let r = decode_frame("1.2.840.10008.1.2.4.80", &stream, &info, 0, &mut out);
+        tx.send(r.map_err(|e| e.to_string())).ok();
+    });
+    let r = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the decode ends");
+    let e = r.expect_err("a RESET CharLS cannot decode with is refused");
+    assert!(e.contains("RESET to 6400"), "{e}");
+}

@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub use index::{Body, Dataset, Element, Fragment, Item, ReadOptions, UNDEFINED};
 pub use source::Bytes;
 
-use crate::dictionary::{self, Tag};
+use crate::dictionary::{self, Tag, VR};
 use crate::error::{Error, Result};
 use index::Parser;
 
@@ -139,10 +139,15 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
     let mut pos = 0usize;
     if has_preamble {
         pos = 132;
-    } else if data.get(0..4) == Some(b"DICM") && data.get(4..6) == Some(&[0x02, 0x00]) {
-        // "DICM" and the file meta without the preamble (seen in the wild). Without group 0002 after it, the
-        // bytes "DICM" are the tag (4944,4D43) of a bare data set, as pydicom reads them (write_roundtrip found
-        // a data set starting with that element read back from byte 4).
+    } else if data.get(0..4) == Some(b"DICM")
+        && data.get(4..6) == Some(&[0x02, 0x00])
+        && data.get(8..10).is_some_and(|v| VR::from_bytes([v[0], v[1]]).is_some())
+    {
+        // "DICM" and the file meta without the preamble (seen in the wild): a group 0002 tag and an explicit
+        // VR (the file meta is always explicit VR little endian, PS3.10 §7.1). Otherwise the bytes "DICM" are
+        // the tag (4944,4D43) of a bare data set, as pydicom reads them: write_roundtrip found such a data set
+        // read back from byte 4, first without a group 0002 after it, then in implicit VR with a value length
+        // of 2 (bytes 02 00 00 00) that looked like one.
         pos = 4;
     } else if !opts.force && opts.transfer_syntax.is_none() {
         if data.len() < 132 {

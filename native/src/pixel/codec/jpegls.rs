@@ -41,6 +41,20 @@ impl Drop for Encoder {
     }
 }
 
+/// The RESET of a preset coding parameters segment (LSE, ISO/IEC 14495-1 §C.2.4.1.1: FF F8, Ls, ID 1, MAXVAL,
+/// T1, T2, T3, RESET, each 16-bit big endian) that CharLS 2.4.5 cannot decode with: it truncates RESET to 8 bits
+/// for the run-mode contexts (`reset_threshold_` in scan.h), so a multiple of 256 is never reached by the
+/// counter, which wraps to 0, and `get_golomb_code` then loops forever (decode_jpegls found it). Other RESET
+/// values above 255 decode as pyjpegls (the same CharLS) decodes them. In the scan data a 0xFF byte is followed
+/// by a byte below 0x80 (§A.1), so every FF F8 in the stream is a marker.
+fn looping_reset(src: &[u8]) -> Option<u16> {
+    src.windows(15).find_map(|w| {
+        let be = |i: usize| u16::from_be_bytes([w[i], w[i + 1]]);
+        let reset = be(13);
+        (w[0] == 0xFF && w[1] == 0xF8 && be(2) >= 13 && w[4] == 1 && reset >= 256 && reset % 256 == 0).then_some(reset)
+    })
+}
+
 fn message(code: cl::charls_jpegls_errc) -> String {
     // SAFETY: charls_get_error_message returns a static NUL-terminated string for any code.
     unsafe {
@@ -87,6 +101,13 @@ pub fn decode_jpegls(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8])
         )));
     }
 
+    if let Some(reset) = looping_reset(src) {
+        return Err(fail(format!(
+            "The JPEG-LS preset coding parameters (LSE marker FFF8) set RESET to {reset}: CharLS keeps the run-mode \
+             context counter in 8 bits, and with a RESET of a multiple of 256 the counter wraps to 0 and the \
+             decoder never ends (ISO/IEC 14495-1 §C.2.4.1.2 allows RESET up to MAXVAL; encoders use 64)"
+        )));
+    }
     // CharLS keeps decoding a stream that ends without a marker as if zero bits followed, which takes
     // seconds for a small truncated frame; an EOI marker after the data makes it stop at the end.
     let tail = src.get(src.len().saturating_sub(4)..).unwrap_or_default();
