@@ -107,7 +107,7 @@ impl PyScanner {
         };
         let scanner = match entries {
             Some(list) => {
-                let entries = list.into_iter().map(|(path, error)| Entry { path, error }).collect();
+                let entries = list.into_iter().map(|(path, error)| Entry::new(path, error)).collect();
                 scan::Scanner::from_entries(entries, specs, &opts)
             }
             None => scan::Scanner::new(paths, specs, &opts),

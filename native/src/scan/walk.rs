@@ -9,6 +9,8 @@ use std::ffi::OsStr;
 use std::fs::{self, FileType};
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How a walk descends and which file names it keeps.
 #[derive(Clone, Debug, Default)]
@@ -23,24 +25,79 @@ pub struct WalkOptions {
 }
 
 /// One file to scan, or one thing that could not be walked (with its error).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     /// The path as given or as found under a given directory.
     pub path: PathBuf,
     /// Why the walk could not hand this path to the reader (the row's error), `None` for a file to read.
     pub error: Option<String>,
+    /// The directory the file was found in, open, when the walk could keep it open: the reader opens the
+    /// file relative to it (`openat`), resolving one path component instead of the whole path.
+    pub dir: Option<Arc<DirHandle>>,
 }
 
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.path == other.path && self.error == other.error
+    }
+}
+
+impl Eq for Entry {}
+
 impl Entry {
+    /// An entry for `path`, with the error that keeps it from being read, if any.
+    #[must_use]
+    pub fn new(path: PathBuf, error: Option<String>) -> Entry {
+        Entry { path, error, dir: None }
+    }
+
     fn file(path: PathBuf) -> Entry {
-        Entry { path, error: None }
+        Entry::new(path, None)
     }
 
     fn failed(path: PathBuf, error: String) -> Entry {
-        Entry {
-            path,
-            error: Some(error),
+        Entry::new(path, Some(error))
+    }
+}
+
+/// Directories held open at once by a walk's entries (all walks of the process together): beyond this,
+/// files are opened by their whole path, so a scan of many small directories never runs out of descriptors.
+const MAX_DIR_HANDLES: usize = 64;
+
+static LIVE_DIR_HANDLES: AtomicUsize = AtomicUsize::new(0);
+
+/// An open directory, shared by the entries of the files listed in it.
+#[derive(Debug)]
+pub struct DirHandle(fs::File);
+
+impl DirHandle {
+    /// Opens `dir` when fewer than [`MAX_DIR_HANDLES`] are open; `None` otherwise or when it cannot be opened.
+    fn open(dir: &std::path::Path) -> Option<Arc<DirHandle>> {
+        if LIVE_DIR_HANDLES.fetch_add(1, Ordering::Relaxed) >= MAX_DIR_HANDLES {
+            LIVE_DIR_HANDLES.fetch_sub(1, Ordering::Relaxed);
+            return None;
         }
+        match fs::File::open(dir) {
+            Ok(f) => Some(Arc::new(DirHandle(f))),
+            Err(_) => {
+                LIVE_DIR_HANDLES.fetch_sub(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// The directory's descriptor.
+    #[cfg(unix)]
+    #[must_use]
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
+    }
+}
+
+impl Drop for DirHandle {
+    fn drop(&mut self) {
+        LIVE_DIR_HANDLES.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -79,6 +136,7 @@ pub fn io_error_text(e: &io::Error) -> String {
 struct Frame {
     entries: std::vec::IntoIter<(PathBuf, Option<FileType>)>,
     id: Option<DirId>,
+    handle: Option<Arc<DirHandle>>,
 }
 
 /// The lazy walk over the paths given: files as they are, directories listed depth first, by name.
@@ -125,6 +183,11 @@ impl Walker {
         }
         // One directory: ordering by name orders the paths (and is cheaper than comparing components).
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let handle = if entries.is_empty() {
+            None
+        } else {
+            DirHandle::open(&dir)
+        };
         self.stack.push(Frame {
             entries: entries
                 .into_iter()
@@ -132,6 +195,7 @@ impl Walker {
                 .collect::<Vec<_>>()
                 .into_iter(),
             id,
+            handle,
         });
         failure
     }
@@ -206,7 +270,10 @@ impl Walker {
     fn keep(&self, path: PathBuf) -> Option<Entry> {
         match &self.opts.pattern {
             Some(g) if !g.matches(path.file_name().unwrap_or_default()) => None,
-            _ => Some(Entry::file(path)),
+            _ => Some(Entry {
+                dir: self.stack.last().and_then(|f| f.handle.clone()),
+                ..Entry::file(path)
+            }),
         }
     }
 }
@@ -388,6 +455,41 @@ mod tests {
         assert!(m("a*b*c", "aXbYbc"));
         assert!(m("[", "["));
         assert!(m("[]]", "]"));
+    }
+
+    /// Entries hold their directory open for `openat`, but never more than MAX_DIR_HANDLES directories at once:
+    /// the rest are opened by path, and every file is still read (tests/test_scan.py checks the values).
+    #[test]
+    fn directory_handles_are_capped() {
+        let dir = std::env::temp_dir().join(format!("dicomfast-walk-handles-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let n = MAX_DIR_HANDLES + 36;
+        for i in 0..n {
+            fs::create_dir_all(dir.join(format!("d{i:03}"))).expect("mkdir");
+            fs::write(dir.join(format!("d{i:03}/f.dcm")), b"x").expect("write");
+        }
+        let opts = WalkOptions {
+            recursive: true,
+            ..WalkOptions::default()
+        };
+        let got: Vec<Entry> = Walker::new(vec![dir.clone()], opts).collect();
+        assert_eq!(got.len(), n);
+        let held = got.iter().filter(|e| e.dir.is_some()).count();
+        // (other tests' walks may hold a few handles meanwhile)
+        assert!(held > 0 && held <= MAX_DIR_HANDLES, "{held} directories held open");
+        assert!(LIVE_DIR_HANDLES.load(Ordering::Relaxed) <= MAX_DIR_HANDLES);
+        for e in &got {
+            if let Some(d) = &e.dir {
+                // The handle is the file's own directory.
+                let listed: Vec<_> = fs::read_dir(format!("/proc/self/fd/{}", d.fd()))
+                    .expect("list through the handle")
+                    .map(|x| x.expect("entry").file_name())
+                    .collect();
+                assert_eq!(listed, vec![std::ffi::OsString::from("f.dcm")]);
+            }
+        }
+        drop(got);
+        fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]
