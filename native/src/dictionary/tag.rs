@@ -80,15 +80,29 @@ macro_rules! vrs {
 
             /// The VR spelt by two bytes, if they spell one.
             #[must_use]
+            #[inline]
             pub fn from_bytes(b: [u8; 2]) -> Option<VR> {
-                // One match on the 16-bit value: the compiler turns it into a jump table or a binary search
-                // instead of 34 comparisons in a row.
-                const fn code(s: &str) -> u16 {
-                    let b = s.as_bytes();
-                    ((b[0] as u16) << 8) | b[1] as u16
+                // A table over the 26 x 26 pairs of capital letters (index + 1 into ALL, 0 for none): one
+                // load per element header instead of a binary search's unpredictable branches.
+                const TABLE: [u8; 676] = {
+                    let names: &[&str] = &[$(stringify!($name)),*];
+                    let mut t = [0u8; 676];
+                    let mut i = 0;
+                    while i < names.len() {
+                        let s = names[i].as_bytes();
+                        t[(s[0] - b'A') as usize * 26 + (s[1] - b'A') as usize] = i as u8 + 1;
+                        i += 1;
+                    }
+                    t
+                };
+                let (x, y) = (b[0].wrapping_sub(b'A'), b[1].wrapping_sub(b'A'));
+                if x >= 26 || y >= 26 {
+                    return None;
                 }
-                $(#[allow(non_upper_case_globals)] const $name: u16 = code(stringify!($name));)*
-                match u16::from_be_bytes(b) { $($name => Some(VR::$name),)* _ => None }
+                match TABLE[usize::from(x) * 26 + usize::from(y)] {
+                    0 => None,
+                    k => Some(Self::ALL[usize::from(k) - 1]),
+                }
             }
         }
     };
@@ -206,6 +220,13 @@ mod tests {
             assert_eq!(VR::from_bytes([b[0], b[1]]), Some(*vr));
         }
         assert_eq!(VR::from_bytes(*b"ZZ"), None);
+        // Every pair of bytes: a VR exactly when the two bytes spell one.
+        for x in 0..=255u8 {
+            for y in 0..=255u8 {
+                let want = VR::ALL.iter().copied().find(|v| v.as_str().as_bytes() == [x, y]);
+                assert_eq!(VR::from_bytes([x, y]), want, "{x:02X} {y:02X}");
+            }
+        }
         assert!(VR::OB.has_long_header());
         assert!(!VR::US.has_long_header());
     }
