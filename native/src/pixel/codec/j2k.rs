@@ -257,10 +257,12 @@ fn decode_j2k_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usize, out: &mut
             return Err(fail(format!("OpenJPEG setup failed: {log}")));
         }
         // A single frame decodes its code-blocks on OpenJPEG's own threads (the frames of a multi-frame
-        // file are already decoded in parallel, one per rayon thread).
-        if info.number_of_frames <= 1 {
-            let n = i32::try_from(rayon::current_num_threads()).unwrap_or(1);
-            opj::opj_codec_set_threads(s.codec, n);
+        // file are already decoded in parallel, one per rayon thread). Not for one thread: OpenJPEG then
+        // starts one worker and hands it every code-block through a mutex and a condition variable, while
+        // with no pool it decodes them on the calling thread.
+        let n = rayon::current_num_threads();
+        if info.number_of_frames <= 1 && n > 1 {
+            opj::opj_codec_set_threads(s.codec, i32::try_from(n).unwrap_or(1));
         }
     }
     // SAFETY: a read stream over `source`, which outlives `s` (declared before it); no free function, as
@@ -329,6 +331,41 @@ fn decode_j2k_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usize, out: &mut
         planes
     };
     let size = dtype.itemsize();
+    // The common layouts in one pass each (the loops vectorise); the rest sample by sample below.
+    match (planes.as_slice(), size) {
+        ([p], 1) => {
+            out.iter_mut().zip(p.iter()).for_each(|(d, &v)| *d = v as u8);
+        }
+        ([p], 2) => {
+            out.chunks_exact_mut(2)
+                .zip(p.iter())
+                .for_each(|(d, &v)| d.copy_from_slice(&(v as u16).to_le_bytes()));
+        }
+        ([r, g, b], 1) => {
+            out.chunks_exact_mut(3)
+                .zip(r.iter().zip(g.iter()).zip(b.iter()))
+                .for_each(|(d, ((&r, &g), &b))| {
+                    d[0] = r as u8;
+                    d[1] = g as u8;
+                    d[2] = b as u8;
+                });
+        }
+        _ => interleave_planes(&planes, out, size),
+    }
+    // pydicom's _apply_sign_correction (MONOCHROME only): a SIZ signedness that differs from Pixel
+    // Representation is fixed by shifting out the bits above the codestream's precision.
+    let signed = comps.first().is_some_and(|c| c.sgnd != 0);
+    let prec = comps.first().map_or(0, |c| c.prec);
+    if info.photometric.starts_with("MONOCHROME") && signed != (info.pixel_representation == 1) {
+        fit_precision(out, dtype, prec as u16);
+    }
+    drop(s);
+    Ok(())
+}
+
+/// Interleaves decoded component planes into `out` as little-endian samples of `size` bytes (colour-by-pixel).
+fn interleave_planes(planes: &[&[i32]], out: &mut [u8], size: usize) {
+    let spp = planes.len();
     for (ci, plane) in planes.iter().enumerate() {
         let lane = out.get_mut(ci * size..).unwrap_or_default();
         let stride = spp * size;
@@ -351,15 +388,6 @@ fn decode_j2k_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usize, out: &mut
             }),
         }
     }
-    // pydicom's _apply_sign_correction (MONOCHROME only): a SIZ signedness that differs from Pixel
-    // Representation is fixed by shifting out the bits above the codestream's precision.
-    let signed = comps.first().is_some_and(|c| c.sgnd != 0);
-    let prec = comps.first().map_or(0, |c| c.prec);
-    if info.photometric.starts_with("MONOCHROME") && signed != (info.pixel_representation == 1) {
-        fit_precision(out, dtype, prec as u16);
-    }
-    drop(s);
-    Ok(())
 }
 
 /// The memory sink OpenJPEG writes the codestream into (random access: it may seek back).
