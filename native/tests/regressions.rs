@@ -428,3 +428,20 @@ fn jpegls_reset_that_is_a_multiple_of_256_is_an_error_not_a_hang() {
     let e = r.expect_err("a RESET CharLS cannot decode with is refused");
     assert!(e.contains("RESET to 6400"), "{e}");
 }
+
+/// write_roundtrip (campaign of 2026-12-03): a data set whose first element is (424F,00DD), 1024 bytes holding
+/// "DICM" at byte 128 of the written bare data set: read back with its transfer syntax given, byte 0 (group
+/// 0x424F) failed the "plausible element" test, so the bytes before "DICM" were taken for a preamble. Fix
+/// (parse/mod.rs, `parse_inner`): with the transfer syntax given (a bare data set: the network, our own
+/// encoder), "DICM" at 128 is a preamble only when the file meta follows it.
+#[test]
+fn bare_dataset_with_dicm_at_byte_128_and_a_high_first_group_reads_back() {
+    let p = parse_forced(read("write_roundtrip_dicm_at_128_high_first_group.dcm"), None).expect("reads");
+    assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x424F, 0x00DD)));
+    let n = touch(&p);
+    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::IMPLICIT_LE);
+    assert_eq!(out.get(128..132), Some(&b"DICM"[..]));
+    let back = parse_forced(out, Some("1.2.840.10008.1.2")).expect("reads back");
+    assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(Tag(0x424F, 0x00DD)));
+    assert_eq!(touch(&back), n);
+}

@@ -127,15 +127,19 @@ pub fn read_from<R: Read>(mut r: R, opts: &ReadOptions) -> Result<ParsedFile> {
 /// bytes are needed to finish.
 fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedFile, bool)> {
     let data: &[u8] = (*buf).as_ref();
-    // "DICM" at byte 128 with no group 0002 after it, and a plausible element at byte 0: the bytes
+    // "DICM" at byte 128 with no group 0002 after it is a preamble only when the caller did not say the data
+    // is a bare data set (by giving its transfer syntax: a data set received over the network, or written
+    // without the file meta, may hold the bytes "DICM" at 128 whatever its first element; write_roundtrip
+    // found one starting with (424F,00DD)) and byte 0 does not hold a plausible element: then the bytes
     // "DICM" are data (seen in the wild), and the file has no preamble.
     let has_preamble = data.get(128..132) == Some(b"DICM")
-        && !(data.get(132..134) != Some(&[0x02, 0x00])
-            && data.get(0..2).is_some_and(|g| {
-                // a group number from 0x0001 to 0x00FF, little or big endian (odd ones too: a damaged or private
-                // group sorted first, as write_roundtrip found with (0003,0021))
-                (g[1] == 0x00 && g[0] != 0) || (g[0] == 0x00 && g[1] != 0)
-            }));
+        && (data.get(132..134) == Some(&[0x02, 0x00])
+            || (opts.transfer_syntax.is_none()
+                && !data.get(0..2).is_some_and(|g| {
+                    // a group number from 0x0001 to 0x00FF, little or big endian (odd ones too: a damaged or
+                    // private group sorted first, as write_roundtrip found with (0003,0021))
+                    (g[1] == 0x00 && g[0] != 0) || (g[0] == 0x00 && g[1] != 0)
+                })));
     let mut pos = 0usize;
     if has_preamble {
         pos = 132;
