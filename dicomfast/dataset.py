@@ -895,8 +895,9 @@ def dcmread(
         (in every ``on_error`` mode). The other limits: :mod:`dicomfast.limits`.
     transfer_syntax : str, optional
         The transfer syntax UID of a bare data set without file meta (e.g. one received over the network);
-        without it the encoding is guessed from the first bytes. With it, the data is read from byte 0 unless
-        a "DICM" prefix followed by file meta is found (at byte 128 or 0).
+        without it the encoding is guessed from the first bytes. With it, the data is read as a bare data set
+        from byte 0 (no preamble, "DICM" prefix or file meta is looked for: a data set's own bytes may spell
+        "DICM" at byte 0 or 128).
     on_error : {"raise", "warn", "collect"}
         What to do with a damaged file: raise a ``ParseError`` (default); or read everything readable up to
         and around the damage and list the faults in ``ds.errors`` (``"collect"``), also issuing a

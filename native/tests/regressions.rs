@@ -445,3 +445,20 @@ fn bare_dataset_with_dicm_at_byte_128_and_a_high_first_group_reads_back() {
     assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(Tag(0x424F, 0x00DD)));
     assert_eq!(touch(&back), n);
 }
+
+/// write_roundtrip (campaign of 2026-12-03, after the fix above): (4944,4D43) of length 2 whose value is "UI":
+/// written as a bare implicit data set, its first 10 bytes are "DICM", 02 00 00 00, "UI", the start of a
+/// preamble-less Part 10 file. A bare data set is ambiguous by its bytes alone. Fix (parse/mod.rs,
+/// `parse_inner`): with the transfer syntax given, the data is a bare data set, read from byte 0 with no
+/// prefix or preamble looked for (as `dcmread(transfer_syntax=)` documents).
+#[test]
+fn bare_dataset_starting_with_dicm_and_a_vr_reads_back_with_its_syntax() {
+    let p = parse_forced(read("write_roundtrip_dicm_tag_value_spells_a_vr.dcm"), None).expect("reads");
+    assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x4944, 0x4D43)));
+    let n = touch(&p);
+    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::IMPLICIT_LE);
+    assert_eq!(out.get(0..10), Some(&b"DICM\x02\0\0\0UI"[..]));
+    let back = parse_forced(out, Some("1.2.840.10008.1.2")).expect("reads back");
+    assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(Tag(0x4944, 0x4D43)));
+    assert_eq!(touch(&back), n);
+}

@@ -127,23 +127,26 @@ pub fn read_from<R: Read>(mut r: R, opts: &ReadOptions) -> Result<ParsedFile> {
 /// bytes are needed to finish.
 fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedFile, bool)> {
     let data: &[u8] = (*buf).as_ref();
-    // "DICM" at byte 128 with no group 0002 after it is a preamble only when the caller did not say the data
-    // is a bare data set (by giving its transfer syntax: a data set received over the network, or written
-    // without the file meta, may hold the bytes "DICM" at 128 whatever its first element; write_roundtrip
-    // found one starting with (424F,00DD)) and byte 0 does not hold a plausible element: then the bytes
+    // With its transfer syntax given, the data is a bare data set (PS3.7 §6.3.1: a data set received over the
+    // network, or written without the file meta): read from byte 0, whatever bytes 0..4 or 128..132 hold, as
+    // they may spell "DICM" by chance (write_roundtrip found data sets starting with (4944,4D43) of length 2
+    // whose value spelt a VR, and one starting with (424F,00DD) whose value held "DICM" at byte 128).
+    let bare = opts.transfer_syntax.is_some();
+    // "DICM" at byte 128 with no group 0002 after it, and a plausible element at byte 0: the bytes
     // "DICM" are data (seen in the wild), and the file has no preamble.
-    let has_preamble = data.get(128..132) == Some(b"DICM")
-        && (data.get(132..134) == Some(&[0x02, 0x00])
-            || (opts.transfer_syntax.is_none()
-                && !data.get(0..2).is_some_and(|g| {
-                    // a group number from 0x0001 to 0x00FF, little or big endian (odd ones too: a damaged or
-                    // private group sorted first, as write_roundtrip found with (0003,0021))
-                    (g[1] == 0x00 && g[0] != 0) || (g[0] == 0x00 && g[1] != 0)
-                })));
+    let has_preamble = !bare
+        && data.get(128..132) == Some(b"DICM")
+        && !(data.get(132..134) != Some(&[0x02, 0x00])
+            && data.get(0..2).is_some_and(|g| {
+                // a group number from 0x0001 to 0x00FF, little or big endian (odd ones too: a damaged or private
+                // group sorted first, as write_roundtrip found with (0003,0021))
+                (g[1] == 0x00 && g[0] != 0) || (g[0] == 0x00 && g[1] != 0)
+            }));
     let mut pos = 0usize;
     if has_preamble {
         pos = 132;
-    } else if data.get(0..4) == Some(b"DICM")
+    } else if !bare
+        && data.get(0..4) == Some(b"DICM")
         && data.get(4..6) == Some(&[0x02, 0x00])
         && data.get(8..10).is_some_and(|v| VR::from_bytes([v[0], v[1]]).is_some())
     {
@@ -181,7 +184,6 @@ fn parse_inner(buf: Bytes, opts: &ReadOptions, partial: bool) -> Result<(ParsedF
         let mut p = Parser::new(data, false, &meta_opts);
         p.partial = partial;
         // A bare data set read with the caller's transfer syntax has no file meta to look for.
-        let bare = pos == 0 && opts.transfer_syntax.is_some();
         let r = if !bare && data.get(pos..pos + 2) == Some(&[0x02, 0x00]) {
             p.parse_group(pos, 0x0002)?
         } else {
