@@ -75,6 +75,22 @@ fn touch(p: &ParsedFile) -> usize {
     walk(p.bytes(), &p.dataset, &mut Vec::new(), p.encoding.big_endian)
 }
 
+/// Reads the saved input `name`, checks its first element is `first`, writes its data set bare in implicit
+/// VR and reads that back with each of `syntaxes` (`None`: guessed): the same first element and as many values.
+/// Returns the parsed input and the written bytes.
+fn implicit_bare_round_trip(name: &str, first: Tag, syntaxes: &[Option<&str>]) -> (ParsedFile, Vec<u8>) {
+    let p = parse_forced(read(name), None).expect("reads");
+    assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(first));
+    let n = touch(&p);
+    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::IMPLICIT_LE);
+    for &ts in syntaxes {
+        let back = parse_forced(out.clone(), ts).expect("reads back");
+        assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(first));
+        assert_eq!(touch(&back), n);
+    }
+    (p, out)
+}
+
 #[test]
 fn saved_inputs_parse_and_decode_without_panic() {
     let mut seen = 0;
@@ -383,17 +399,13 @@ fn bare_dataset_starting_with_the_bytes_dicm_reads_back() {
 /// at byte 0 is a prefix only when a group 0002 tag and an explicit VR follow it.
 #[test]
 fn bare_implicit_dataset_starting_with_dicm_and_a_length_of_two_reads_back() {
-    let p = parse_forced(read("write_roundtrip_dicm_tag_implicit_len_2.dcm"), None).expect("reads");
-    let first = p.dataset.elements.first().expect("an element");
-    assert_eq!((first.tag, first.value_len), (Tag(0x4944, 0x4D43), 2));
-    let n = touch(&p);
-    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::IMPLICIT_LE);
+    let (p, out) = implicit_bare_round_trip(
+        "write_roundtrip_dicm_tag_implicit_len_2.dcm",
+        Tag(0x4944, 0x4D43),
+        &[Some("1.2.840.10008.1.2"), None],
+    );
+    assert_eq!(p.dataset.elements.first().map(|e| e.value_len), Some(2));
     assert_eq!(out.get(0..8), Some(&b"DICM\x02\0\0\0"[..]));
-    for ts in [Some("1.2.840.10008.1.2"), None] {
-        let back = parse_forced(out.clone(), ts).expect("reads back");
-        assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(Tag(0x4944, 0x4D43)));
-        assert_eq!(touch(&back), n);
-    }
 }
 
 /// decode_jpegls (campaign of 2026-12-03): a 64 x 64 16-bit frame whose LSE segment sets RESET to 6400 (0x1900)
@@ -436,14 +448,12 @@ fn jpegls_reset_that_is_a_multiple_of_256_is_an_error_not_a_hang() {
 /// encoder), "DICM" at 128 is a preamble only when the file meta follows it.
 #[test]
 fn bare_dataset_with_dicm_at_byte_128_and_a_high_first_group_reads_back() {
-    let p = parse_forced(read("write_roundtrip_dicm_at_128_high_first_group.dcm"), None).expect("reads");
-    assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x424F, 0x00DD)));
-    let n = touch(&p);
-    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::IMPLICIT_LE);
+    let (_, out) = implicit_bare_round_trip(
+        "write_roundtrip_dicm_at_128_high_first_group.dcm",
+        Tag(0x424F, 0x00DD),
+        &[Some("1.2.840.10008.1.2")],
+    );
     assert_eq!(out.get(128..132), Some(&b"DICM"[..]));
-    let back = parse_forced(out, Some("1.2.840.10008.1.2")).expect("reads back");
-    assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(Tag(0x424F, 0x00DD)));
-    assert_eq!(touch(&back), n);
 }
 
 /// write_roundtrip (campaign of 2026-12-03, after the fix above): (4944,4D43) of length 2 whose value is "UI":
@@ -453,12 +463,10 @@ fn bare_dataset_with_dicm_at_byte_128_and_a_high_first_group_reads_back() {
 /// prefix or preamble looked for (as `dcmread(transfer_syntax=)` documents).
 #[test]
 fn bare_dataset_starting_with_dicm_and_a_vr_reads_back_with_its_syntax() {
-    let p = parse_forced(read("write_roundtrip_dicm_tag_value_spells_a_vr.dcm"), None).expect("reads");
-    assert_eq!(p.dataset.elements.first().map(|e| e.tag), Some(Tag(0x4944, 0x4D43)));
-    let n = touch(&p);
-    let out = encode_as(&p, Syntax::IMPLICIT_LE, Syntax::IMPLICIT_LE);
+    let (_, out) = implicit_bare_round_trip(
+        "write_roundtrip_dicm_tag_value_spells_a_vr.dcm",
+        Tag(0x4944, 0x4D43),
+        &[Some("1.2.840.10008.1.2")],
+    );
     assert_eq!(out.get(0..10), Some(&b"DICM\x02\0\0\0UI"[..]));
-    let back = parse_forced(out, Some("1.2.840.10008.1.2")).expect("reads back");
-    assert_eq!(back.dataset.elements.first().map(|e| e.tag), Some(Tag(0x4944, 0x4D43)));
-    assert_eq!(touch(&back), n);
 }

@@ -136,7 +136,8 @@ pub fn io_error_text(e: &io::Error) -> String {
 struct Frame {
     entries: std::vec::IntoIter<(PathBuf, Option<FileType>)>,
     id: Option<DirId>,
-    handle: Option<Arc<DirHandle>>,
+    /// The directory, opened when its first file is kept (none for a directory of directories).
+    handle: std::cell::OnceCell<Option<Arc<DirHandle>>>,
 }
 
 /// The lazy walk over the paths given: files as they are, directories listed depth first, by name.
@@ -183,11 +184,6 @@ impl Walker {
         }
         // One directory: ordering by name orders the paths (and is cheaper than comparing components).
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let handle = if entries.is_empty() {
-            None
-        } else {
-            DirHandle::open(&dir)
-        };
         self.stack.push(Frame {
             entries: entries
                 .into_iter()
@@ -195,7 +191,7 @@ impl Walker {
                 .collect::<Vec<_>>()
                 .into_iter(),
             id,
-            handle,
+            handle: std::cell::OnceCell::new(),
         });
         failure
     }
@@ -271,7 +267,10 @@ impl Walker {
         match &self.opts.pattern {
             Some(g) if !g.matches(path.file_name().unwrap_or_default()) => None,
             _ => Some(Entry {
-                dir: self.stack.last().and_then(|f| f.handle.clone()),
+                dir: self
+                    .stack
+                    .last()
+                    .and_then(|f| f.handle.get_or_init(|| path.parent().and_then(DirHandle::open)).clone()),
                 ..Entry::file(path)
             }),
         }
