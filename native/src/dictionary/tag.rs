@@ -145,6 +145,17 @@ impl VR {
         )
     }
 
+    /// Whether the two bytes of an explicit VR spell one with a long header ([`VR::has_long_header`]):
+    /// the same answer as `VR::from_bytes(b).is_some_and(VR::has_long_header)`, without the table.
+    #[must_use]
+    #[inline]
+    pub const fn spells_long_header(b: [u8; 2]) -> bool {
+        matches!(
+            &b,
+            b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"UC" | b"UN" | b"UR" | b"UT" | b"SV" | b"UV"
+        )
+    }
+
     /// Character string VRs (their values are text).
     #[must_use]
     pub const fn is_text(self) -> bool {
@@ -229,5 +240,11 @@ mod tests {
         }
         assert!(VR::OB.has_long_header());
         assert!(!VR::US.has_long_header());
+        for x in 0..=255u8 {
+            for y in 0..=255u8 {
+                let want = VR::from_bytes([x, y]).is_some_and(VR::has_long_header);
+                assert_eq!(VR::spells_long_header([x, y]), want, "{x:02X} {y:02X}");
+            }
+        }
     }
 }

@@ -427,6 +427,101 @@ mod tests {
         assert_eq!(&f.bytes()[pn.value_range()], b"DOE^JANE");
     }
 
+    #[test]
+    fn specific_tags_find_what_the_full_parse_finds() {
+        // Runs of elements that are not wanted, stepped over in one loop (explicit VR little endian), among
+        // what that loop leaves to the element loop: an unknown VR spelt with letters (read as UN, short
+        // header), a long-header VR, a wanted tag out of order, a duplicate, an undefined-length sequence.
+        let long = |tag: (u16, u16), vr: &[u8; 2], value: &[u8]| {
+            let mut v = Vec::new();
+            v.extend_from_slice(&tag.0.to_le_bytes());
+            v.extend_from_slice(&tag.1.to_le_bytes());
+            v.extend_from_slice(vr);
+            v.extend_from_slice(&[0, 0]);
+            v.extend_from_slice(&u32::try_from(value.len()).expect("short").to_le_bytes());
+            v.extend_from_slice(value);
+            v
+        };
+        let mut body = Vec::new();
+        body.extend(explicit_le((0x0008, 0x0005), b"CS", b"ISO_IR 100"));
+        body.extend(explicit_le((0x0008, 0x0008), b"CS", b"ORIGINAL"));
+        body.extend(explicit_le((0x0008, 0x0016), b"UI", b"1.2\0"));
+        body.extend(explicit_le((0x0008, 0x0060), b"CS", b"CT"));
+        body.extend(explicit_le((0x0009, 0x0010), b"LO", b"ACME"));
+        body.extend(explicit_le((0x0009, 0x1001), b"ZZ", b"abcd"));
+        body.extend(long((0x0009, 0x1002), b"OB", b"\x01\x02\x03\x04\x05\x06"));
+        body.extend(explicit_le((0x0008, 0x0020), b"DA", b"20240102"));
+        body.extend_from_slice(&[0x08, 0x00, 0x40, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        body.extend(explicit_le((0x0008, 0x1155), b"UI", b"1.3\0"));
+        body.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        body.extend(explicit_le((0x0010, 0x0010), b"PN", b"A^B "));
+        body.extend(explicit_le((0x0010, 0x0010), b"PN", b"C^D "));
+        body.extend(explicit_le((0x0010, 0x0020), b"LO", b"ID"));
+        body.extend(long((0x0010, 0x4000), b"UT", b"a comment "));
+        body.extend(explicit_le((0x0018, 0x0050), b"DS", b"1.0 "));
+        body.extend(explicit_le((0x0020, 0x000D), b"UI", b"1.4\0"));
+        body.extend(explicit_le((0x0028, 0x0010), b"US", &[2, 0]));
+        body.extend(long((0x7FE0, 0x0010), b"OB", &[0, 0, 0, 0]));
+        body.extend(explicit_le((0x7FE1, 0x0010), b"LO", b"AFTER "));
+        let buf: Bytes = Arc::new(file(&body, "1.2.840.10008.1.2.1"));
+        let full = parse(Arc::clone(&buf), &ReadOptions::default()).expect("well formed");
+        let summary = |ds: &Dataset, keep: &dyn Fn(Tag) -> bool| -> Vec<(Tag, usize, usize)> {
+            ds.elements
+                .iter()
+                .filter(|e| keep(e.tag))
+                .map(|e| (e.tag, e.value_offset, e.value_len))
+                .collect()
+        };
+        let sets: [&[(u16, u16)]; 8] = [
+            &[(0x0008, 0x0020)],
+            &[(0x0010, 0x0010)],
+            &[(0x0018, 0x0050), (0x0028, 0x0010)],
+            &[(0x0009, 0x1002)],
+            &[(0x0008, 0x0060), (0x0020, 0x000D)],
+            &[(0x0008, 0x1140), (0x0010, 0x4000)],
+            &[(0x0010, 0x0020), (0x7FE1, 0x0010)],
+            &[(0x0009, 0x1001), (0x7FE0, 0x0010)],
+        ];
+        for set in sets {
+            let wanted: Vec<Tag> = set.iter().map(|&(g, e)| Tag(g, e)).collect();
+            for stop_before_pixels in [false, true] {
+                let opts = ReadOptions {
+                    specific_tags: Some(wanted.clone()),
+                    stop_before_pixels,
+                    ..ReadOptions::default()
+                };
+                let f = parse(Arc::clone(&buf), &opts).expect("the wanted tags are read");
+                // Reading stops at the first tag (in file order) past the last one wanted, or at Pixel Data.
+                let max = wanted.iter().copied().max().expect("a tag");
+                let stop = full
+                    .dataset
+                    .elements
+                    .iter()
+                    .filter(|e| e.tag > max || (stop_before_pixels && e.tag.is_pixel_data()))
+                    .map(|e| e.value_offset)
+                    .min()
+                    .unwrap_or(usize::MAX);
+                let read = |e: &Element| {
+                    e.value_offset < stop && (wanted.contains(&e.tag) || e.tag == Tag::SPECIFIC_CHARACTER_SET)
+                };
+                let expected: Vec<_> = full
+                    .dataset
+                    .elements
+                    .iter()
+                    .filter(|e| read(e))
+                    .map(|e| (e.tag, e.value_offset, e.value_len))
+                    .collect();
+                assert_eq!(
+                    summary(&f.dataset, &|_| true),
+                    expected,
+                    "{wanted:?} {stop_before_pixels}"
+                );
+            }
+        }
+    }
+
     /// The bytes of `f` without its first 20 bytes of data set (the malformed sequence of the test above).
     fn buf_without_bad_sequence(f: &ParsedFile) -> Vec<u8> {
         let b = f.bytes();
