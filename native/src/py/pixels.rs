@@ -514,10 +514,48 @@ pub fn encode_frames(
         super::pool::run(threads, run)?
     });
     let frames = result.map_err(|e| to_py(py, e))?;
-    Ok(frames
-        .into_iter()
-        .map(|f| pyo3::types::PyBytes::new(py, &f).unbind())
-        .collect())
+    codestreams_to_bytes(py, &frames, threads)
+}
+
+/// One `bytes` object per codestream. The objects are allocated with the GIL held, uninitialised, and
+/// filled by the pool with the GIL released: copying every codestream from the calling thread would be
+/// the one part of a multi-frame encode that does not run in parallel.
+fn codestreams_to_bytes(
+    py: Python<'_>,
+    frames: &[Vec<u8>],
+    threads: Option<usize>,
+) -> PyResult<Vec<pyo3::Py<pyo3::types::PyBytes>>> {
+    let mut out = Vec::with_capacity(frames.len());
+    let mut dst: Vec<usize> = Vec::with_capacity(frames.len());
+    for f in frames {
+        let len = ffi::Py_ssize_t::try_from(f.len()).map_err(|_| PyValueError::new_err("codestream too large"))?;
+        // SAFETY: a null source asks CPython for an uninitialised bytes object of `len` bytes; it is
+        // owned here (a new reference) and reachable by nothing else until filled below.
+        #[allow(unsafe_code)]
+        let obj = unsafe {
+            let p = ffi::PyBytes_FromStringAndSize(std::ptr::null(), len);
+            Bound::from_owned_ptr_or_err(py, p)?.cast_into_unchecked::<pyo3::types::PyBytes>()
+        };
+        // SAFETY: `obj` is a bytes object; its buffer of `len` bytes lives as long as `obj`, kept in `out`.
+        #[allow(unsafe_code)]
+        dst.push(unsafe { ffi::PyBytes_AsString(obj.as_ptr()) } as usize);
+        out.push(obj.unbind());
+    }
+    let fill = |(f, &p): (&Vec<u8>, &usize)| {
+        // SAFETY: `p` is the start of a distinct buffer of `f.len()` bytes (allocated above, not yet
+        // shared with any Python code), written by this task alone.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::ptr::copy_nonoverlapping(f.as_ptr(), p as *mut u8, f.len());
+        }
+    };
+    if threads == Some(1) || frames.len() < 2 {
+        frames.iter().zip(&dst).for_each(fill);
+    } else {
+        py.detach(|| super::pool::run(threads, || frames.par_iter().zip(&dst).for_each(fill)))
+            .map_err(|e| to_py(py, e))?;
+    }
+    Ok(out)
 }
 
 /// The pixel decoding limits in force: `(max_expansion, unchecked_decoded_bytes)` (see `pixel::limits`).

@@ -439,12 +439,10 @@ fn encode_row(row: &[u8], out: &mut Vec<u8>) {
             s += len;
         }
     };
-    while i < n {
-        let b = row.get(i).copied().unwrap_or(0);
-        let mut run = 1usize;
-        while i + run < n && run < 128 && row.get(i + run) == Some(&b) {
-            run += 1;
-        }
+    while let Some(&b) = row.get(i) {
+        // The run of `b` from `i`, at most 128 bytes long.
+        let window = row.get(i + 1..n.min(i + 128)).unwrap_or_default();
+        let run = 1 + window.iter().take_while(|&&x| x == b).count();
         if run >= 3 {
             flush_lit(out, lit_start, i);
             out.push((257 - run) as u8);
@@ -477,8 +475,13 @@ pub fn encode_rle(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
         )));
     }
     let cols = info.columns as usize;
+    let rows = info.rows as usize;
     let stride = n;
-    let mut out = vec![0u8; 64];
+    let row_len = cols * stride;
+    // The most a segment can take: each row as literals, a count byte per 128 of them (PS3.5 §G.3.1), and
+    // a pad byte; reserved at once, so the output is never moved while it grows.
+    let mut out = Vec::with_capacity(64 + n * (rows * (cols + cols.div_ceil(128)) + 1));
+    out.resize(64, 0);
     let mut plane = Vec::with_capacity(cols);
     for k in 0..n {
         let offset = out.len();
@@ -486,12 +489,16 @@ pub fn encode_rle(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
             h.copy_from_slice(&(offset as u32).to_le_bytes());
         }
         let sample = k / bps;
-        let byte = bps - 1 - k % bps;
-        let lane = src.get(sample * bps + byte..).unwrap_or_default();
-        for row in 0..info.rows as usize {
-            plane.clear();
-            plane.extend(lane.iter().step_by(stride).skip(row * cols).take(cols));
-            encode_row(&plane, &mut out);
+        // Segments go from the most significant byte of a sample to the least (PS3.5 §G.2).
+        let at = sample * bps + (bps - 1 - k % bps);
+        for row in src.chunks_exact(row_len).take(rows) {
+            if stride == 1 {
+                encode_row(row, &mut out);
+            } else {
+                plane.clear();
+                plane.extend(row.chunks_exact(stride).map(|px| px[at]));
+                encode_row(&plane, &mut out);
+            }
         }
         if out.len() % 2 == 1 {
             out.push(0);
