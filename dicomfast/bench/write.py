@@ -8,6 +8,7 @@ multi-frame data.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,48 @@ def _paired(fns: dict[str, Any], reps: int) -> dict[str, float]:
     return {k: min(v) for k, v in times.items()}
 
 
+def _sustained(fn: Any, k: int) -> float:
+    """Seconds per call of ``fn`` over ``k`` calls back to back."""
+    import time
+
+    t0 = time.perf_counter()
+    for _ in range(k):
+        fn()
+    return (time.perf_counter() - t0) / k
+
+
+def _side_by_side(fn: Any, procs: int, k: int) -> float | None:
+    """Seconds per call of ``fn`` when ``procs`` forked processes call it ``k`` times each at the same time.
+
+    The throughput of independent single-threaded jobs on every core, sharing nothing but the machine
+    (caches, memory bandwidth, the other guests of a VM): what a multi-threaded encode can hope to reach.
+    None where processes cannot be forked.
+    """
+    import multiprocessing as mp
+
+    try:
+        ctx = mp.get_context("fork")
+    except ValueError:
+        return None
+    barrier = ctx.Barrier(procs)
+    results = ctx.Queue()
+
+    def child() -> None:
+        fn()  # warm-up
+        barrier.wait()
+        results.put(_sustained(fn, k))
+
+    workers = [ctx.Process(target=child) for _ in range(procs)]
+    for w in workers:
+        w.start()
+    try:
+        per_call = [results.get(timeout=600) for _ in workers]
+    finally:
+        for w in workers:
+            w.join(timeout=60)
+    return 1.0 / sum(1.0 / t for t in per_call)
+
+
 def run(cfg: Config) -> list[Row]:
     """Run the suite.
 
@@ -179,9 +222,10 @@ def run(cfg: Config) -> list[Row]:
     if have("pydicom"):
         rows += _write_rows(everything[:40] if cfg.quick else everything, cfg.reps)
     threads = cfg.threads
+    cores = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     for name, (ts, codec) in ENCODERS.items():
         tot: dict[str, float] = {}
-        mpix = multi = same = 0.0
+        mpix = multi = same = sides = 0.0
         pd_ok = have("pydicom")
         ic_ok = have("imagecodecs") and codec != "rle"
         n_multi = 0
@@ -238,7 +282,15 @@ def run(cfg: Config) -> list[Row]:
                 for k in ("core1", "coreN", "imagecodecs"):
                     if k in t:
                         tot[k + "_multi"] = tot.get(k + "_multi", 0.0) + t[k]
-        total = {"multi": multi, "same": same}
+                # Sustained rates (calls back to back, about half a second each): all threads in this
+                # process against one thread in each of `cores` processes at once.
+                calls = max(3, int(0.5 / max(t["core1"], 1e-6)))
+                side = _side_by_side(fns["core1"], cores, calls) if cores > 1 else None
+                if side is not None:
+                    sides += n
+                    tot["susN_side"] = tot.get("susN_side", 0.0) + _sustained(fns["coreN"], calls)
+                    tot["susP_side"] = tot.get("susP_side", 0.0) + side
+        total = {"multi": multi, "same": same, "side": sides}
         rate = {k: total.get(k.rpartition("_")[2], mpix) / v for k, v in tot.items() if v}
         rows.append(
             Row(
@@ -299,6 +351,20 @@ def run(cfg: Config) -> list[Row]:
                     n_multi,
                 )
             )
+            if "susN_side" in rate:
+                rows.append(
+                    Row(
+                        "write",
+                        f"{name}: encode multi-frame, all threads vs {cores} processes of 1 thread at once (sustained)",
+                        f"{cores} processes x 1 thread",
+                        "MPix/s",
+                        rate.get("susP_side"),
+                        rate.get("susN_side"),
+                        True,
+                        n_multi,
+                        note="what the cores give to independent jobs: the ceiling of a parallel encode",
+                    )
+                )
             if ic_ok and "imagecodecs_multi" in rate:
                 rows.append(
                     Row(

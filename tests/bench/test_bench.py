@@ -86,3 +86,12 @@ def test_bench_quick_scan_report(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert all(r["ours"] > 0 and r["peer_value"] > 0 for r in rss)
     # The archive was made in --workdir (and is kept there for the next run).
     assert sum(1 for p in (tmp_path / "work" / "archive-200").rglob("*.dcm")) == 200
+
+
+def test_side_by_side_runs_one_call_per_process_at_once() -> None:
+    from dicomfast.bench.write import _side_by_side, _sustained
+
+    assert _sustained(lambda: None, 3) >= 0.0
+    per_call = _side_by_side(lambda: sum(range(10_000)), 2, 3)
+    # Two processes at once, each timing its own calls: one aggregate time per call.
+    assert per_call is not None and per_call > 0.0
