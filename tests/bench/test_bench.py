@@ -94,4 +94,5 @@ def test_side_by_side_runs_one_call_per_process_at_once() -> None:
     assert _sustained(lambda: None, 3) >= 0.0
     per_call = _side_by_side(lambda: sum(range(10_000)), 2, 3)
     # Two processes at once, each timing its own calls: one aggregate time per call.
-    assert per_call is not None and per_call > 0.0
+    assert per_call is not None
+    assert per_call > 0.0
