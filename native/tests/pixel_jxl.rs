@@ -4,7 +4,9 @@
 //! with jxl-oxide's own RGB rendering of the same stream within the rounding of two lossy pipelines.
 
 use _native::pixel::PixelInfo;
-use _native::pixel::codec::jxl::{decode_jxl_rendered, has_jpeg_reconstruction, jxl_photometric};
+use _native::pixel::codec::jxl::{
+    WITH_LIBJXL, decode_jxl_rendered, decode_oxide, has_jpeg_reconstruction, jxl_photometric,
+};
 use _native::pixel::colour::ybr_full_to_rgb_u8;
 use _native::pixel::decode_frame;
 
@@ -49,4 +51,26 @@ fn recompressed_jpeg_matches_rendering() {
     lie.rows += 1;
     let mut out = vec![0u8; lie.frame_len_bytes().unwrap()];
     assert!(decode_frame("1.2.840.10008.1.2.4.111", &src, &lie, 25, &mut out).is_err());
+}
+
+/// libjxl (when built in) and jxl-oxide rebuild the same JPEG: the decoded YBR samples are identical; their
+/// RGB renderings agree within rounding.
+#[test]
+fn libjxl_and_jxl_oxide_agree() {
+    let src = std::fs::read(format!(
+        "{}/tests/data/will_jxl_recompression.frame",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let info = info();
+    let n = info.frame_len_bytes().unwrap();
+    let ts = "1.2.840.10008.1.2.4.111";
+    let (mut ours, mut oxide) = (vec![0u8; n], vec![0u8; n]);
+    decode_frame(ts, &src, &info, 25, &mut ours).unwrap();
+    decode_oxide(ts, &src, &info, 25, &mut oxide, true).unwrap();
+    assert!(ours == oxide, "the rebuilt JPEGs decode differently");
+    decode_jxl_rendered(&src, &info, 25, &mut ours).unwrap();
+    decode_oxide(ts, &src, &info, 25, &mut oxide, false).unwrap();
+    let max = ours.iter().zip(&oxide).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    assert!(max <= 2, "renderings differ by {max} (libjxl built in: {WITH_LIBJXL})");
 }

@@ -105,5 +105,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(transfer_syntax_table, m)?)?;
     m.add_function(wrap_pyfunction!(volume::rescale_into, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Which library decodes the codecs that have a build-time choice (see native/build.rs).
+    let decoders = pyo3::types::PyDict::new(m.py());
+    let jxl = if crate::pixel::codec::jxl::WITH_LIBJXL {
+        "libjxl"
+    } else {
+        "jxl-oxide"
+    };
+    decoders.set_item("JPEG XL", jxl)?;
+    m.add("DECODERS", decoders)?;
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! - [`jpeg`]: JPEG baseline, extended, lossless (libjpeg-turbo).
 //! - [`jpegls`]: JPEG-LS lossless and near-lossless (CharLS).
 //! - [`j2k`]: JPEG 2000 and HTJ2K (OpenJPEG).
-//! - [`jxl`]: JPEG XL (jxl-oxide).
+//! - [`jxl`]: JPEG XL (libjxl when the build finds it, else jxl-oxide; [`libjxl`] holds the FFI).
 //! - [`deflate`]: Deflated Image Frame Compression (flate2).
 
 pub mod deflate;
@@ -17,6 +17,8 @@ pub mod j2k;
 pub mod jpeg;
 pub mod jpegls;
 pub mod jxl;
+#[cfg(dicomfast_libjxl)]
+pub mod libjxl;
 pub mod rle;
 
 use super::layout::{Dtype, PixelInfo};
