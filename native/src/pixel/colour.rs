@@ -67,20 +67,113 @@ const SCATTER: [[[u8; 16]; 3]; 3] = {
     m
 };
 
-/// [`ybr_to_rgb_blocks`] with AVX2 + FMA intrinsics, 16 pixels per step: triplets de-interleaved with
-/// byte shuffles, converted in 8-lane floats with the same fused multiply-adds and additions in the same order (so every value is bit-identical to the scalar code), packed and interleaved back. The last
-/// pixels (fewer than 16) go through the scalar code.
+/// Interleaves three planes of `n` samples (Y, Cb, Cr or R, G, B) into `out` (3n bytes, colour-by-pixel),
+/// converting YBR_FULL to RGB on the way when `to_rgb` (the same values as [`ybr_full_to_rgb_u8`] on the
+/// interleaved triplets). A decoder that yields planes (JPEG 4:4:4 raw data) needs no separate pass.
+///
+/// ```
+/// use _native::pixel::colour::interleave_planes_u8;
+/// let mut out = [0u8; 3];
+/// interleave_planes_u8([&[76], &[85], &[255]], &mut out, true).unwrap();
+/// assert_eq!(out, [254, 0, 0]);
+/// ```
+pub fn interleave_planes_u8(planes: [&[u8]; 3], out: &mut [u8], to_rgb: bool) -> Result<()> {
+    let n = planes[0].len();
+    if planes[1].len() != n || planes[2].len() != n || out.len() != 3 * n {
+        return Err(Error::Invalid(format!(
+            "Planes of {}, {} and {} samples do not fill {} bytes of triplets",
+            n,
+            planes[1].len(),
+            planes[2].len(),
+            out.len()
+        )));
+    }
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the function is compiled for (checked just above); the lengths
+        // were checked above.
+        done = unsafe { planes_avx2(planes, out, to_rgb) };
+    }
+    let tail = out.get_mut(3 * done..).unwrap_or_default();
+    for (i, px) in tail.chunks_exact_mut(3).enumerate() {
+        for (c, plane) in planes.iter().enumerate() {
+            px[c] = plane[done + i];
+        }
+    }
+    if to_rgb {
+        ybr_to_rgb_blocks(tail);
+    }
+    Ok(())
+}
+
+/// The three AVX2 + FMA steps of the kernels below, 16 pixels at a time.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn ybr_to_rgb_avx2(data: &mut [u8]) {
+mod avx2 {
     use std::arch::x86_64::*;
-    #[allow(clippy::cast_possible_truncation)]
-    let (cb_g, cr_g) = ((-0.114f64 * 1.772 / 0.587) as f32, (-0.299f64 * 1.402 / 0.587) as f32);
-    let mut chunks = data.chunks_exact_mut(48);
-    // SAFETY: every load and store stays inside a 48-byte chunk (three unaligned 16-byte accesses); the
-    // CPU has AVX2 and FMA (this function's target features, checked by the caller).
-    unsafe {
-        let mask = |m: &[u8; 16]| _mm_loadu_si128(m.as_ptr().cast());
+
+    use super::{GATHER, SCATTER};
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn mask(m: &[u8; 16]) -> __m128i {
+        // SAFETY: reads 16 bytes from a 16-byte array.
+        unsafe { _mm_loadu_si128(m.as_ptr().cast()) }
+    }
+
+    /// The Y, Cb and Cr (or any three channels) of 16 interleaved triplets at `p` (48 bytes).
+    ///
+    /// # Safety
+    /// `p` points to 48 readable bytes; the CPU has AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn gather(p: *const u8) -> [__m128i; 3] {
+        // SAFETY: three unaligned 16-byte loads inside the 48 bytes the caller vouches for.
+        let v = unsafe {
+            [
+                _mm_loadu_si128(p.cast()),
+                _mm_loadu_si128(p.add(16).cast()),
+                _mm_loadu_si128(p.add(32).cast()),
+            ]
+        };
+        std::array::from_fn(|c| {
+            _mm_or_si128(
+                _mm_or_si128(
+                    _mm_shuffle_epi8(v[0], mask(&GATHER[c][0])),
+                    _mm_shuffle_epi8(v[1], mask(&GATHER[c][1])),
+                ),
+                _mm_shuffle_epi8(v[2], mask(&GATHER[c][2])),
+            )
+        })
+    }
+
+    /// Stores three channels of 16 pixels at `p` as 16 interleaved triplets (48 bytes).
+    ///
+    /// # Safety
+    /// `p` points to 48 writable bytes; the CPU has AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn scatter(p: *mut u8, ch: [__m128i; 3]) {
+        for (r, m) in SCATTER.iter().enumerate() {
+            let out = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_shuffle_epi8(ch[0], mask(&m[0])),
+                    _mm_shuffle_epi8(ch[1], mask(&m[1])),
+                ),
+                _mm_shuffle_epi8(ch[2], mask(&m[2])),
+            );
+            // SAFETY: a 16-byte store inside the 48 bytes the caller vouches for.
+            unsafe { _mm_storeu_si128(p.add(16 * r).cast(), out) };
+        }
+    }
+
+    /// [`super::ybr_to_rgb_blocks`] for 16 pixels: the same fused multiply-adds and additions in the same
+    /// order in 8-lane floats, so every value is bit-identical to the scalar code.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn ybr16(ybr: [__m128i; 3]) -> [__m128i; 3] {
+        #[allow(clippy::cast_possible_truncation)]
+        let (cb_g, cr_g) = ((-0.114f64 * 1.772 / 0.587) as f32, (-0.299f64 * 1.402 / 0.587) as f32);
         let (k_cr_r, k_cb_b) = (_mm256_set1_ps(1.402), _mm256_set1_ps(1.772));
         let (k_cb_g, k_cr_g) = (_mm256_set1_ps(cb_g), _mm256_set1_ps(cr_g));
         let (half, bias) = (_mm256_set1_ps(0.5), _mm256_set1_ps(128.0));
@@ -99,51 +192,59 @@ unsafe fn ybr_to_rgb_avx2(data: &mut [u8]) {
             let words = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(q(lo), q(hi)));
             _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256::<1>(words))
         };
-        for chunk in &mut chunks {
-            let p = chunk.as_mut_ptr();
-            let v = [
-                _mm_loadu_si128(p.cast()),
-                _mm_loadu_si128(p.add(16).cast()),
-                _mm_loadu_si128(p.add(32).cast()),
-            ];
-            let gather = |c: usize| {
-                _mm_or_si128(
-                    _mm_or_si128(
-                        _mm_shuffle_epi8(v[0], mask(&GATHER[c][0])),
-                        _mm_shuffle_epi8(v[1], mask(&GATHER[c][1])),
-                    ),
-                    _mm_shuffle_epi8(v[2], mask(&GATHER[c][2])),
-                )
-            };
-            let (y0, y1) = widen(gather(0));
-            let (b0, b1) = widen(gather(1));
-            let (r0, r1) = widen(gather(2));
-            let (b0, b1, r0, r1) = (
-                _mm256_sub_ps(b0, bias),
-                _mm256_sub_ps(b1, bias),
-                _mm256_sub_ps(r0, bias),
-                _mm256_sub_ps(r1, bias),
-            );
-            let red = narrow(_mm256_fmadd_ps(r0, k_cr_r, y0), _mm256_fmadd_ps(r1, k_cr_r, y1));
-            let green = narrow(
+        let (y0, y1) = widen(ybr[0]);
+        let (b0, b1) = widen(ybr[1]);
+        let (r0, r1) = widen(ybr[2]);
+        let (b0, b1, r0, r1) = (
+            _mm256_sub_ps(b0, bias),
+            _mm256_sub_ps(b1, bias),
+            _mm256_sub_ps(r0, bias),
+            _mm256_sub_ps(r1, bias),
+        );
+        [
+            narrow(_mm256_fmadd_ps(r0, k_cr_r, y0), _mm256_fmadd_ps(r1, k_cr_r, y1)),
+            narrow(
                 _mm256_fmadd_ps(r0, k_cr_g, _mm256_fmadd_ps(b0, k_cb_g, y0)),
                 _mm256_fmadd_ps(r1, k_cr_g, _mm256_fmadd_ps(b1, k_cb_g, y1)),
-            );
-            let blue = narrow(_mm256_fmadd_ps(b0, k_cb_b, y0), _mm256_fmadd_ps(b1, k_cb_b, y1));
-            let rgb = [red, green, blue];
-            for (r, m) in SCATTER.iter().enumerate() {
-                let out = _mm_or_si128(
-                    _mm_or_si128(
-                        _mm_shuffle_epi8(rgb[0], mask(&m[0])),
-                        _mm_shuffle_epi8(rgb[1], mask(&m[1])),
-                    ),
-                    _mm_shuffle_epi8(rgb[2], mask(&m[2])),
-                );
-                _mm_storeu_si128(p.add(16 * r).cast(), out);
-            }
-        }
+            ),
+            narrow(_mm256_fmadd_ps(b0, k_cb_b, y0), _mm256_fmadd_ps(b1, k_cb_b, y1)),
+        ]
+    }
+}
+
+/// [`ybr_to_rgb_blocks`] with AVX2 + FMA intrinsics, 16 pixels per step: triplets de-interleaved with
+/// byte shuffles, converted by [`avx2::ybr16`], interleaved back. The last pixels (fewer than 16) go
+/// through the scalar code.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn ybr_to_rgb_avx2(data: &mut [u8]) {
+    let mut chunks = data.chunks_exact_mut(48);
+    for chunk in &mut chunks {
+        let p = chunk.as_mut_ptr();
+        // SAFETY: `p` points to a 48-byte chunk; the CPU has AVX2 and FMA (this function's target features,
+        // checked by the caller).
+        unsafe { avx2::scatter(p, avx2::ybr16(avx2::gather(p))) };
     }
     ybr_to_rgb_blocks(chunks.into_remainder());
+}
+
+/// The whole 16-pixel steps of [`interleave_planes_u8`]; returns how many pixels it wrote.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; the planes hold `n` samples each and `out` 3n bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn planes_avx2(planes: [&[u8]; 3], out: &mut [u8], to_rgb: bool) -> usize {
+    use std::arch::x86_64::_mm_loadu_si128;
+    let n = planes[0].len() / 16 * 16;
+    for i in (0..n).step_by(16) {
+        // SAFETY: i + 16 <= n, within each plane, and 3i + 48 <= 3n, within `out` (the caller's lengths).
+        unsafe {
+            let ch = [0, 1, 2].map(|c| _mm_loadu_si128(planes[c].as_ptr().add(i).cast()));
+            avx2::scatter(out.as_mut_ptr().add(3 * i), if to_rgb { avx2::ybr16(ch) } else { ch });
+        }
+    }
+    n
 }
 
 /// pydicom multiplies the (N, 3) float32 array by the 3x3 matrix with `np.matmul`, which numpy hands to BLAS
@@ -251,6 +352,30 @@ mod tests {
             ybr_to_rgb_blocks(&mut scalar);
             assert!(simd == scalar, "{len} bytes differ");
         }
+    }
+
+    /// The planar kernel gives the interleaved conversion's bytes (with and without the conversion), for
+    /// lengths that leave every remainder.
+    #[test]
+    fn planes_equal_interleaved() {
+        let all: Vec<u8> = (0..1u32 << 24)
+            .flat_map(|v| [(v >> 16) as u8, (v >> 8) as u8, v as u8])
+            .collect();
+        for len in [all.len(), 3, 45, 48, 51, 93, 96, 3 * 1001] {
+            let src = &all[..len];
+            let planes: Vec<Vec<u8>> = (0..3)
+                .map(|c| src.iter().skip(c).step_by(3).copied().collect())
+                .collect();
+            let planes = [planes[0].as_slice(), planes[1].as_slice(), planes[2].as_slice()];
+            let mut out = vec![0u8; len];
+            interleave_planes_u8(planes, &mut out, false).unwrap();
+            assert!(out == src, "{len} bytes: interleave differs");
+            let mut want = src.to_vec();
+            ybr_full_to_rgb_u8(&mut want).unwrap();
+            interleave_planes_u8(planes, &mut out, true).unwrap();
+            assert!(out == want, "{len} bytes: conversion differs");
+        }
+        assert!(interleave_planes_u8([&[1], &[2], &[]], &mut [0u8; 3], false).is_err());
     }
 
     #[test]

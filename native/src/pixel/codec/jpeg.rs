@@ -214,6 +214,24 @@ pub fn decode_jpeg(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -
 }
 
 pub(crate) fn decode_jpeg_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {
+    decode_jpeg_colour(ts, src, info, frame, out, false).map(|_| ())
+}
+
+/// [`decode_jpeg_ts`], converting YBR_FULL components to RGB as well when `to_rgb` (the caller has
+/// resolved the frame's Photometric Interpretation with [`jpeg_photometric`]). Returns whether it
+/// converted: 8-bit 3-component frames always are; others (no conversion applies) never.
+///
+/// 8-bit 4:4:4 frames decode to component planes (libjpeg's raw data: no upsampling, no colour
+/// transform, so the stream needs no patch) that one pass interleaves and converts; subsampled ones go
+/// through libjpeg's upsampling into triplets, converted in place after.
+pub(crate) fn decode_jpeg_colour(
+    ts: &str,
+    src: &[u8],
+    info: &PixelInfo,
+    frame: usize,
+    out: &mut [u8],
+    to_rgb: bool,
+) -> Result<bool> {
     check_output(ts, frame, info, out)?;
     let fail = |r: String| Error::decode(ts, frame, r);
     let h =
@@ -241,13 +259,7 @@ pub(crate) fn decode_jpeg_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usiz
         )));
     }
 
-    let patched;
-    let stream: &[u8] = if spp == 3 {
-        patched = without_colour_transform(src, &h);
-        &patched
-    } else {
-        src
-    };
+    let dtype = info.output_dtype();
 
     // A decompressor kept per thread: tj3Init / tj3Destroy cost as much as decoding a small frame. Only a
     // handle that finished a decode goes back (one that failed is destroyed).
@@ -261,28 +273,50 @@ pub(crate) fn decode_jpeg_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usiz
         tj::TJPARAM_TJPARAM_MAXPIXELS,
         i32::try_from(rows * cols).unwrap_or(i32::MAX),
     );
-    // SAFETY: `stream` is a valid slice for its length; the handle is live.
-    let r = unsafe { tj::tj3DecompressHeader(handle.0, stream.as_ptr(), stream.len() as tj::size_t) };
-    if r != 0 {
-        return Err(fail(format!("Invalid JPEG header: {}", handle.error().0)));
-    }
-    let (w, ht) = (
-        handle.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
-        handle.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
-    );
-    let prec = handle.get(tj::TJPARAM_TJPARAM_PRECISION);
-    if usize::try_from(w).ok() != Some(cols) || usize::try_from(ht).ok() != Some(rows) || prec != i32::from(p) {
-        return Err(fail(format!(
-            "libjpeg-turbo reads the frame as {w} x {ht} at {prec} bits, expected {cols} x {rows} at {p} bits"
-        )));
-    }
+    let read_header = |handle: &Handle, stream: &[u8]| -> Result<()> {
+        // SAFETY: `stream` is a valid slice for its length; the handle is live.
+        let r = unsafe { tj::tj3DecompressHeader(handle.0, stream.as_ptr(), stream.len() as tj::size_t) };
+        if r != 0 {
+            return Err(fail(format!("Invalid JPEG header: {}", handle.error().0)));
+        }
+        let (w, ht) = (
+            handle.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
+            handle.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
+        );
+        let prec = handle.get(tj::TJPARAM_TJPARAM_PRECISION);
+        if usize::try_from(w).ok() != Some(cols) || usize::try_from(ht).ok() != Some(rows) || prec != i32::from(p) {
+            return Err(fail(format!(
+                "libjpeg-turbo reads the frame as {w} x {ht} at {prec} bits, expected {cols} x {rows} at {p} bits"
+            )));
+        }
+        Ok(())
+    };
+
+    let patched;
+    let stream: &[u8] = if spp == 3 {
+        if p <= 8 && dtype.itemsize() == 1 && !info.has_unused_bits() {
+            read_header(&handle, src)?;
+            // (lossless JPEG has no raw data output in libjpeg-turbo)
+            if handle.get(tj::TJPARAM_TJPARAM_SUBSAMP) == tj::TJSAMP_TJSAMP_444
+                && handle.get(tj::TJPARAM_TJPARAM_LOSSLESS) == 0
+            {
+                decode_planes_444(&handle, src, rows * cols, out, to_rgb).map_err(fail)?;
+                DECOMPRESSOR.with(|c| *c.borrow_mut() = Some(handle));
+                return Ok(to_rgb);
+            }
+        }
+        patched = without_colour_transform(src, &h);
+        &patched
+    } else {
+        src
+    };
+    read_header(&handle, stream)?;
     let pf = if spp == 3 {
         tj::TJPF_TJPF_RGB
     } else {
         tj::TJPF_TJPF_GRAY
     };
     let n = rows * cols * spp;
-    let dtype = info.output_dtype();
 
     // Decode straight into `out` when the sample width matches and `out` is aligned for it.
     let mut tmp8: Vec<u8> = Vec::new();
@@ -371,7 +405,73 @@ pub(crate) fn decode_jpeg_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usiz
     if info.has_unused_bits() {
         correct_unused_bits(out, dtype, info.bits_stored);
     }
-    Ok(())
+    let convert = to_rgb && spp == 3 && p <= 8 && dtype.itemsize() == 1;
+    if convert {
+        crate::pixel::colour::ybr_full_to_rgb_u8(out).map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(convert)
+}
+
+thread_local! {
+    /// This thread's component planes for [`decode_planes_444`], reused from frame to frame (a fresh
+    /// allocation of a large frame costs its page faults every time).
+    static PLANES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Decodes an 8-bit 3-component 4:4:4 frame of `n` pixels (the header is read and checked) to its three
+/// component planes and interleaves them into `out` (3n bytes), converting YBR_FULL to RGB when `to_rgb`.
+fn decode_planes_444(
+    handle: &Handle,
+    src: &[u8],
+    n: usize,
+    out: &mut [u8],
+    to_rgb: bool,
+) -> std::result::Result<(), String> {
+    // Planes larger than this are freed after the frame rather than kept for the next.
+    const KEEP: usize = 64 << 20;
+    PLANES.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        buf.clear();
+        buf.resize(3 * n, 0);
+        let (y, rest) = buf.split_at_mut(n);
+        let (cb, cr) = rest.split_at_mut(n);
+        let mut planes = [y.as_mut_ptr(), cb.as_mut_ptr(), cr.as_mut_ptr()];
+        // SAFETY: the handle is live and has read this stream's header: 3 components of 1x1 sampling, Columns
+        // x Rows (checked against `info` by the caller), so each plane (stride 0: the width) takes exactly n
+        // bytes, the size of each slice here.
+        let r = unsafe {
+            tj::tj3DecompressToYUVPlanes8(
+                handle.0,
+                src.as_ptr(),
+                src.len() as tj::size_t,
+                planes.as_mut_ptr(),
+                std::ptr::null_mut(),
+            )
+        };
+        let result = if r != 0 && {
+            let (msg, warning) = handle.error();
+            !warning || msg.contains("Premature end")
+        } {
+            Err(format!("libjpeg-turbo: {}", handle.error().0))
+        } else {
+            let (y, rest) = buf.split_at(n);
+            let (cb, cr) = rest.split_at(n);
+            crate::pixel::colour::interleave_planes_u8([y, cb, cr], out, to_rgb).map_err(|e| e.to_string())
+        };
+        if buf.capacity() > KEEP {
+            *buf = Vec::new();
+        }
+        result
+    })
+}
+
+/// True for the transfer syntaxes this module decodes (.4.50, .4.51, .4.57, .4.70).
+#[must_use]
+pub fn is_jpeg(ts_uid: &str) -> bool {
+    matches!(
+        ts_uid,
+        super::JPEG_BASELINE_8BIT | super::JPEG_EXTENDED_12BIT | super::JPEG_LOSSLESS | super::JPEG_LOSSLESS_SV1
+    )
 }
 
 /// Decoder entry for .4.51 (errors name the right transfer syntax).
