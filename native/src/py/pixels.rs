@@ -236,16 +236,15 @@ fn decode_into(
                     // A JPEG codestream may say its colour space differs from the data set's (JFIF, Adobe, 'RGB'
                     // component IDs): the components are what the codestream says, as pydicom resolves it.
                     let pi = codec::jpeg::jpeg_photometric(ts, &data, info).unwrap_or(info.photometric.as_str());
-                    let to_rgb = !raw && colour::converts_to_rgb(pi, info.samples_per_pixel, info.bits_allocated);
                     // JPEG converts while it decodes (4:4:4 frames in the pass that interleaves the planes).
-                    if to_rgb
-                        && codec::jpeg::is_jpeg(ts)
-                        && codec::jpeg::decode_jpeg_colour(ts, &data, info, i, chunk, true)?
-                    {
-                        return Ok(());
-                    }
-                    codec::decode_frame(ts, &data, info, i, chunk)?;
-                    post(i, chunk, false, pi)
+                    let converted = if codec::jpeg::is_jpeg(ts) {
+                        let to_rgb = !raw && colour::converts_to_rgb(pi, info.samples_per_pixel, info.bits_allocated);
+                        codec::jpeg::decode_jpeg_colour(ts, &data, info, i, chunk, to_rgb)?
+                    } else {
+                        codec::decode_frame(ts, &data, info, i, chunk)?;
+                        false
+                    };
+                    if converted { Ok(()) } else { post(i, chunk, false, pi) }
                 })
         }
         Body::Primitive => {

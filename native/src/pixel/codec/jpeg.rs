@@ -186,6 +186,17 @@ impl Handle {
             (msg, warning)
         }
     }
+
+    /// What a decompress call's return value `r` means: `None` for success or a warning pydicom's
+    /// decoders accept (such as extraneous bytes before a marker), the message for an error or a premature
+    /// end of data.
+    fn failure(&self, r: CInt) -> Option<String> {
+        if r == 0 {
+            return None;
+        }
+        let (msg, warning) = self.error();
+        (!warning || msg.contains("Premature end")).then(|| format!("libjpeg-turbo: {msg}"))
+    }
 }
 
 impl Drop for Handle {
@@ -273,44 +284,43 @@ pub(crate) fn decode_jpeg_colour(
         tj::TJPARAM_TJPARAM_MAXPIXELS,
         i32::try_from(rows * cols).unwrap_or(i32::MAX),
     );
-    let read_header = |handle: &Handle, stream: &[u8]| -> Result<()> {
-        // SAFETY: `stream` is a valid slice for its length; the handle is live.
-        let r = unsafe { tj::tj3DecompressHeader(handle.0, stream.as_ptr(), stream.len() as tj::size_t) };
-        if r != 0 {
-            return Err(fail(format!("Invalid JPEG header: {}", handle.error().0)));
-        }
-        let (w, ht) = (
-            handle.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
-            handle.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
-        );
-        let prec = handle.get(tj::TJPARAM_TJPARAM_PRECISION);
-        if usize::try_from(w).ok() != Some(cols) || usize::try_from(ht).ok() != Some(rows) || prec != i32::from(p) {
-            return Err(fail(format!(
-                "libjpeg-turbo reads the frame as {w} x {ht} at {prec} bits, expected {cols} x {rows} at {p} bits"
-            )));
-        }
-        Ok(())
-    };
+    // The header is read from the stream as stored: the patch below changes only APP markers, not what is
+    // checked here (tj3DecompressHeader leaves no state behind; the decompress call reads the header again).
+    // SAFETY: `src` is a valid slice for its length; the handle is live.
+    let r = unsafe { tj::tj3DecompressHeader(handle.0, src.as_ptr(), src.len() as tj::size_t) };
+    if r != 0 {
+        return Err(fail(format!("Invalid JPEG header: {}", handle.error().0)));
+    }
+    let (w, ht) = (
+        handle.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
+        handle.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
+    );
+    let prec = handle.get(tj::TJPARAM_TJPARAM_PRECISION);
+    if usize::try_from(w).ok() != Some(cols) || usize::try_from(ht).ok() != Some(rows) || prec != i32::from(p) {
+        return Err(fail(format!(
+            "libjpeg-turbo reads the frame as {w} x {ht} at {prec} bits, expected {cols} x {rows} at {p} bits"
+        )));
+    }
 
+    // 8-bit 4:4:4 DCT frames: component planes (lossless JPEG has no raw data output in libjpeg-turbo).
+    if spp == 3
+        && p <= 8
+        && dtype.itemsize() == 1
+        && !info.has_unused_bits()
+        && handle.get(tj::TJPARAM_TJPARAM_SUBSAMP) == tj::TJSAMP_TJSAMP_444
+        && handle.get(tj::TJPARAM_TJPARAM_LOSSLESS) == 0
+    {
+        decode_planes_444(&handle, src, rows * cols, out, to_rgb).map_err(fail)?;
+        DECOMPRESSOR.with(|c| *c.borrow_mut() = Some(handle));
+        return Ok(to_rgb);
+    }
     let patched;
     let stream: &[u8] = if spp == 3 {
-        if p <= 8 && dtype.itemsize() == 1 && !info.has_unused_bits() {
-            read_header(&handle, src)?;
-            // (lossless JPEG has no raw data output in libjpeg-turbo)
-            if handle.get(tj::TJPARAM_TJPARAM_SUBSAMP) == tj::TJSAMP_TJSAMP_444
-                && handle.get(tj::TJPARAM_TJPARAM_LOSSLESS) == 0
-            {
-                decode_planes_444(&handle, src, rows * cols, out, to_rgb).map_err(fail)?;
-                DECOMPRESSOR.with(|c| *c.borrow_mut() = Some(handle));
-                return Ok(to_rgb);
-            }
-        }
         patched = without_colour_transform(src, &h);
         &patched
     } else {
         src
     };
-    read_header(&handle, stream)?;
     let pf = if spp == 3 {
         tj::TJPF_TJPF_RGB
     } else {
@@ -379,11 +389,8 @@ pub(crate) fn decode_jpeg_colour(
             ),
         }
     };
-    if r != 0 {
-        let (msg, warning) = handle.error();
-        if !warning || msg.contains("Premature end") {
-            return Err(fail(format!("libjpeg-turbo: {msg}")));
-        }
+    if let Some(msg) = handle.failure(r) {
+        return Err(fail(msg));
     }
     DECOMPRESSOR.with(|c| *c.borrow_mut() = Some(handle));
     if !tmp8.is_empty() || !tmp16.is_empty() || !tmpi16.is_empty() {
@@ -431,7 +438,7 @@ fn decode_planes_444(
     const KEEP: usize = 64 << 20;
     PLANES.with(|cell| {
         let mut buf = cell.borrow_mut();
-        buf.clear();
+        // (libjpeg writes every sample of the planes: only growth is zeroed)
         buf.resize(3 * n, 0);
         let (y, rest) = buf.split_at_mut(n);
         let (cb, cr) = rest.split_at_mut(n);
@@ -448,11 +455,8 @@ fn decode_planes_444(
                 std::ptr::null_mut(),
             )
         };
-        let result = if r != 0 && {
-            let (msg, warning) = handle.error();
-            !warning || msg.contains("Premature end")
-        } {
-            Err(format!("libjpeg-turbo: {}", handle.error().0))
+        let result = if let Some(msg) = handle.failure(r) {
+            Err(msg)
         } else {
             let (y, rest) = buf.split_at(n);
             let (cb, cr) = rest.split_at(n);
