@@ -228,7 +228,8 @@ unsafe fn ybr_to_rgb_avx2(data: &mut [u8]) {
     ybr_to_rgb_blocks(chunks.into_remainder());
 }
 
-/// The whole 16-pixel steps of [`interleave_planes_u8`]; returns how many pixels it wrote.
+/// [`interleave_planes_u8`] in 16-pixel steps, the last (partial) step through a zero-padded block;
+/// returns how many pixels it wrote (all of them).
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; the planes hold `n` samples each and `out` 3n bytes.
@@ -236,15 +237,35 @@ unsafe fn ybr_to_rgb_avx2(data: &mut [u8]) {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn planes_avx2(planes: [&[u8]; 3], out: &mut [u8], to_rgb: bool) -> usize {
     use std::arch::x86_64::_mm_loadu_si128;
-    let n = planes[0].len() / 16 * 16;
+    let len = planes[0].len();
+    let n = len / 16 * 16;
+    let step = |ch: [std::arch::x86_64::__m128i; 3], dst: *mut u8| {
+        // SAFETY: `dst` points to 48 writable bytes (the callers below).
+        unsafe { avx2::scatter(dst, if to_rgb { avx2::ybr16(ch) } else { ch }) };
+    };
     for i in (0..n).step_by(16) {
         // SAFETY: i + 16 <= n, within each plane, and 3i + 48 <= 3n, within `out` (the caller's lengths).
         unsafe {
-            let ch = [0, 1, 2].map(|c| _mm_loadu_si128(planes[c].as_ptr().add(i).cast()));
-            avx2::scatter(out.as_mut_ptr().add(3 * i), if to_rgb { avx2::ybr16(ch) } else { ch });
-        }
+            step(
+                [0, 1, 2].map(|c| _mm_loadu_si128(planes[c].as_ptr().add(i).cast())),
+                out.as_mut_ptr().add(3 * i),
+            )
+        };
     }
-    n
+    if n < len {
+        // The tail (short rows end in one) in the same vector code: a scalar tail would call a software
+        // fused multiply-add for every sample.
+        let rest = len - n;
+        let mut block = [[0u8; 16]; 3];
+        for (b, plane) in block.iter_mut().zip(planes) {
+            b[..rest].copy_from_slice(&plane[n..]);
+        }
+        let mut tmp = [0u8; 48];
+        // SAFETY: 16-byte loads from 16-byte arrays; `tmp` holds 48 bytes.
+        unsafe { step(block.map(|b| _mm_loadu_si128(b.as_ptr().cast())), tmp.as_mut_ptr()) };
+        out[3 * n..].copy_from_slice(&tmp[..3 * rest]);
+    }
+    len
 }
 
 /// pydicom multiplies the (N, 3) float32 array by the 3x3 matrix with `np.matmul`, which numpy hands to BLAS

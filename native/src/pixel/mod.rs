@@ -18,6 +18,7 @@ pub mod layout;
 pub mod limits;
 pub mod lut;
 pub mod native;
+pub mod upsample;
 
 pub use codec::{DecodeFn, decode_frame, decoder_for, is_encapsulated};
 pub use encaps::{Fragment, frame_fragments};

@@ -302,15 +302,17 @@ pub(crate) fn decode_jpeg_colour(
         )));
     }
 
-    // 8-bit 4:4:4 DCT frames: component planes (lossless JPEG has no raw data output in libjpeg-turbo).
+    // 8-bit DCT frames, 4:4:4 or chroma halved across, down or both: component planes, upsampled here
+    // (lossless JPEG has no raw data output in libjpeg-turbo).
+    let sampling = handle.get(tj::TJPARAM_TJPARAM_SUBSAMP);
     if spp == 3
         && p <= 8
         && dtype.itemsize() == 1
         && !info.has_unused_bits()
-        && handle.get(tj::TJPARAM_TJPARAM_SUBSAMP) == tj::TJSAMP_TJSAMP_444
         && handle.get(tj::TJPARAM_TJPARAM_LOSSLESS) == 0
+        && let Some(sampling) = Sampling::planar(sampling, cols)
     {
-        decode_planes_444(&handle, src, rows * cols, out, to_rgb).map_err(fail)?;
+        decode_planes(&handle, src, sampling, rows, cols, out, to_rgb).map_err(fail)?;
         DECOMPRESSOR.with(|c| *c.borrow_mut() = Some(handle));
         return Ok(to_rgb);
     }
@@ -420,32 +422,95 @@ pub(crate) fn decode_jpeg_colour(
 }
 
 thread_local! {
-    /// This thread's component planes for [`decode_planes_444`], reused from frame to frame (a fresh
+    /// This thread's component planes for [`decode_planes`], reused from frame to frame (a fresh
     /// allocation of a large frame costs its page faults every time).
     static PLANES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Decodes an 8-bit 3-component 4:4:4 frame of `n` pixels (the header is read and checked) to its three
-/// component planes and interleaves them into `out` (3n bytes), converting YBR_FULL to RGB when `to_rgb`.
-fn decode_planes_444(
+/// The chroma sampling of a 3-component frame that [`decode_planes`] upsamples as libjpeg-turbo would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sampling {
+    /// 4:4:4: no upsampling.
+    Full,
+    /// 4:2:2 (luma 2x1): chroma halved across.
+    H2V1,
+    /// 4:2:0 (luma 2x2): halved across and down.
+    H2V2,
+    /// 4:4:0 (luma 1x2): halved down.
+    H1V2,
+}
+
+impl Sampling {
+    /// The sampling of TurboJPEG's subsampling code when this module reproduces libjpeg's upsampling of
+    /// it: libjpeg replicates instead of filtering chroma rows of 2 samples or fewer (`jdsample.c`), and
+    /// 4:1:1 / 4:4:1 / unusual factors are left to libjpeg.
+    fn planar(subsamp: i32, columns: usize) -> Option<Self> {
+        let s = match subsamp {
+            tj::TJSAMP_TJSAMP_444 => Self::Full,
+            tj::TJSAMP_TJSAMP_422 => Self::H2V1,
+            tj::TJSAMP_TJSAMP_420 => Self::H2V2,
+            tj::TJSAMP_TJSAMP_440 => Self::H1V2,
+            _ => return None,
+        };
+        let halved_across = matches!(s, Self::H2V1 | Self::H2V2);
+        (!halved_across || columns.div_ceil(2) > 2).then_some(s)
+    }
+
+    /// TurboJPEG's subsampling code.
+    fn code(self) -> tj::TJSAMP {
+        match self {
+            Self::Full => tj::TJSAMP_TJSAMP_444,
+            Self::H2V1 => tj::TJSAMP_TJSAMP_422,
+            Self::H2V2 => tj::TJSAMP_TJSAMP_420,
+            Self::H1V2 => tj::TJSAMP_TJSAMP_440,
+        }
+    }
+}
+
+/// Row `k` of a chroma plane `cw` samples wide.
+fn chroma_row(plane: &[u8], cw: usize, k: usize) -> &[u8] {
+    &plane[k * cw..][..cw]
+}
+
+/// Decodes an 8-bit 3-component frame of `rows` x `cols` pixels (the handle has read and checked the
+/// header) to its component planes, upsamples the chroma ones row by row with libjpeg's filter
+/// ([`crate::pixel::upsample`]) and interleaves the three into `out` (3 x rows x cols bytes), converting
+/// YBR_FULL to RGB when `to_rgb`. The same bytes as libjpeg-turbo's upsampled output without a colour
+/// transform, in one pass over the frame instead of three.
+fn decode_planes(
     handle: &Handle,
     src: &[u8],
-    n: usize,
+    sampling: Sampling,
+    rows: usize,
+    cols: usize,
     out: &mut [u8],
     to_rgb: bool,
 ) -> std::result::Result<(), String> {
+    use crate::pixel::colour::interleave_planes_u8;
+    use crate::pixel::upsample;
     // Planes larger than this are freed after the frame rather than kept for the next.
     const KEEP: usize = 64 << 20;
+    let code = sampling.code();
+    let (w, h) = (cols as CInt, rows as CInt);
+    // TurboJPEG's plane sizes: luma padded to whole chroma samples, chroma as libjpeg downsamples it
+    // (ceil(Columns / 2) and so on).
+    // SAFETY: tj3YUVPlaneWidth / Height only compute from their arguments (-1 on bad ones, checked).
+    let dims = [0, 1].map(|c| unsafe { (tj::tj3YUVPlaneWidth(c, w, code), tj::tj3YUVPlaneHeight(c, h, code)) });
+    let [(yw, yh), (cw, ch)] =
+        dims.map(|(pw, ph)| (usize::try_from(pw).unwrap_or(0), usize::try_from(ph).unwrap_or(0)));
+    if yw < cols || yh < rows || cw == 0 || ch == 0 {
+        return Err(format!("TurboJPEG gives no plane sizes for a {cols} x {rows} frame"));
+    }
     PLANES.with(|cell| {
         let mut buf = cell.borrow_mut();
         // (libjpeg writes every sample of the planes: only growth is zeroed)
-        buf.resize(3 * n, 0);
-        let (y, rest) = buf.split_at_mut(n);
-        let (cb, cr) = rest.split_at_mut(n);
+        buf.resize(yw * yh + 2 * cw * ch, 0);
+        let (y, rest) = buf.split_at_mut(yw * yh);
+        let (cb, cr) = rest.split_at_mut(cw * ch);
         let mut planes = [y.as_mut_ptr(), cb.as_mut_ptr(), cr.as_mut_ptr()];
-        // SAFETY: the handle is live and has read this stream's header: 3 components of 1x1 sampling, Columns
-        // x Rows (checked against `info` by the caller), so each plane (stride 0: the width) takes exactly n
-        // bytes, the size of each slice here.
+        // SAFETY: the handle is live and has read this stream's header, whose subsampling is `code` (the
+        // caller's check) and size Columns x Rows; with null strides each plane is as wide as
+        // tj3YUVPlaneWidth and as high as tj3YUVPlaneHeight, the sizes of the slices here.
         let r = unsafe {
             tj::tj3DecompressToYUVPlanes8(
                 handle.0,
@@ -458,9 +523,45 @@ fn decode_planes_444(
         let result = if let Some(msg) = handle.failure(r) {
             Err(msg)
         } else {
-            let (y, rest) = buf.split_at(n);
-            let (cb, cr) = rest.split_at(n);
-            crate::pixel::colour::interleave_planes_u8([y, cb, cr], out, to_rgb).map_err(|e| e.to_string())
+            let (y, rest) = buf.split_at(yw * yh);
+            let (cb, cr) = rest.split_at(cw * ch);
+            if sampling == Sampling::Full {
+                interleave_planes_u8([y, cb, cr], out, to_rgb).map_err(|e| e.to_string())
+            } else {
+                let mut up = vec![0u8; 2 * 2 * cw.max(cols)];
+                let (ub, ur) = up.split_at_mut(2 * cw.max(cols));
+                let mut sums = Vec::with_capacity(cw);
+                let mut result = Ok(());
+                for (r, dst) in out.chunks_exact_mut(3 * cols).enumerate().take(rows) {
+                    for (plane, row) in [(cb, &mut *ub), (cr, &mut *ur)] {
+                        match sampling {
+                            Sampling::H2V1 => upsample::h2v1_row(chroma_row(plane, cw, r), &mut row[..2 * cw]),
+                            Sampling::H2V2 | Sampling::H1V2 => {
+                                // the nearer chroma row and the further one (edge rows replicated)
+                                let (k, upper) = (r / 2, r % 2 == 0);
+                                let far = if upper {
+                                    k.saturating_sub(1)
+                                } else {
+                                    (k + 1).min(ch - 1)
+                                };
+                                let (cur, near) = (chroma_row(plane, cw, k), chroma_row(plane, cw, far));
+                                if sampling == Sampling::H2V2 {
+                                    upsample::h2v2_row(cur, near, &mut sums, &mut row[..2 * cw]);
+                                } else {
+                                    upsample::h1v2_row(cur, near, upper, &mut row[..cw]);
+                                }
+                            }
+                            Sampling::Full => unreachable!("4:4:4 is interleaved whole above"),
+                        }
+                    }
+                    result = interleave_planes_u8([&y[r * yw..][..cols], &ub[..cols], &ur[..cols]], dst, to_rgb)
+                        .map_err(|e| e.to_string());
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result
+            }
         };
         if buf.capacity() > KEEP {
             *buf = Vec::new();
@@ -647,5 +748,106 @@ mod tests {
         assert!(!h2.jfif);
         assert_eq!(p.get(h2.adobe_transform_at.unwrap()), Some(&0));
         assert!(parse_header(&src[..20]).is_none());
+    }
+
+    /// A YCbCr JPEG of `cols` x `rows` at TurboJPEG subsampling `subsamp`, from a textured RGB image.
+    fn ycbcr_jpeg(rows: usize, cols: usize, subsamp: tj::TJSAMP) -> Vec<u8> {
+        let mut rgb = vec![0u8; rows * cols * 3];
+        let mut x = 0x1234_5678u32;
+        for (i, v) in rgb.iter_mut().enumerate() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // gradients with noise: edges and flat runs for the filter
+            *v = ((i / 3 % cols) * 7 + (i / 3 / cols) * 3 + (x as usize % 64) + 40 * (i % 3)) as u8;
+        }
+        let handle = Handle::new(tj::TJINIT_TJINIT_COMPRESS).unwrap();
+        handle.set(tj::TJPARAM_TJPARAM_SUBSAMP, subsamp);
+        handle.set(tj::TJPARAM_TJPARAM_QUALITY, 85);
+        let mut buf: *mut u8 = std::ptr::null_mut();
+        let mut size: tj::size_t = 0;
+        // SAFETY: `rgb` holds rows x cols RGB pixels; TurboJPEG allocates `buf`, freed after the copy.
+        unsafe {
+            let r = tj::tj3Compress8(
+                handle.0,
+                rgb.as_ptr(),
+                cols as CInt,
+                0,
+                rows as CInt,
+                tj::TJPF_TJPF_RGB as CInt,
+                &mut buf,
+                &mut size,
+            );
+            assert_eq!(r, 0, "{}", handle.error().0);
+            let v = std::slice::from_raw_parts(buf, size as usize).to_vec();
+            tj::tj3Free(buf.cast());
+            v
+        }
+    }
+
+    /// libjpeg-turbo's own upsampling (the stream patched to skip the colour transform), to triplets.
+    fn libjpeg_upsampled(src: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+        let patched = without_colour_transform(src, &parse_header(src).unwrap());
+        let handle = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS).unwrap();
+        let mut out = vec![0u8; rows * cols * 3];
+        // SAFETY: `out` holds rows x cols RGB pixels, the stream's size.
+        let r = unsafe {
+            tj::tj3Decompress8(
+                handle.0,
+                patched.as_ptr(),
+                patched.len() as tj::size_t,
+                out.as_mut_ptr(),
+                0,
+                tj::TJPF_TJPF_RGB as CInt,
+            )
+        };
+        assert_eq!(r, 0, "{}", handle.error().0);
+        out
+    }
+
+    #[test]
+    fn planar_upsampling_equals_libjpeg() {
+        // every subsampling taken the planar way, at sizes around the MCU and the filter's edge cases
+        let sizes = [
+            (1, 5),
+            (2, 6),
+            (3, 7),
+            (5, 9),
+            (8, 8),
+            (9, 17),
+            (16, 33),
+            (17, 16),
+            (31, 47),
+            (64, 70),
+        ];
+        for subsamp in [
+            tj::TJSAMP_TJSAMP_444,
+            tj::TJSAMP_TJSAMP_422,
+            tj::TJSAMP_TJSAMP_420,
+            tj::TJSAMP_TJSAMP_440,
+            tj::TJSAMP_TJSAMP_411,
+        ] {
+            for (rows, cols) in sizes {
+                let src = ycbcr_jpeg(rows, cols, subsamp);
+                let info = PixelInfo {
+                    rows: rows as u32,
+                    columns: cols as u32,
+                    samples_per_pixel: 3,
+                    photometric: "YBR_FULL_422".to_owned(),
+                    ..PixelInfo::default()
+                };
+                let expected = libjpeg_upsampled(&src, rows, cols);
+                let mut out = vec![0u8; expected.len()];
+                decode_jpeg_colour(JPEG_BASELINE_8BIT, &src, &info, 0, &mut out, false).unwrap();
+                assert!(
+                    out == expected,
+                    "subsampling {subsamp}, {cols} x {rows}: stored components differ"
+                );
+                let mut rgb = expected.clone();
+                crate::pixel::colour::ybr_full_to_rgb_u8(&mut rgb).unwrap();
+                assert!(decode_jpeg_colour(JPEG_BASELINE_8BIT, &src, &info, 0, &mut out, true).unwrap());
+                assert!(out == rgb, "subsampling {subsamp}, {cols} x {rows}: RGB differs");
+            }
+        }
     }
 }
