@@ -9,6 +9,7 @@
 //! - [`colour`]: YBR_FULL / YBR_FULL_422 to RGB as pydicom converts them (PS3.3 §C.7.6.3.1.2).
 //! - [`limits`]: how much decoded output the bytes present justify (`dicomfast.set_limits`).
 //! - [`lut`]: Modality LUT / rescale and VOI LUT / window as pydicom applies them (PS3.3 §C.11).
+//! - [`parallel`]: whether a step may split over rayon threads (not for `threads=1`).
 //! - [`codec`]: one module per compressed transfer syntax family and the registry keyed by UID.
 
 pub mod codec;
@@ -18,6 +19,7 @@ pub mod layout;
 pub mod limits;
 pub mod lut;
 pub mod native;
+pub mod parallel;
 pub mod upsample;
 
 pub use codec::{DecodeFn, decode_frame, decoder_for, is_encapsulated};

@@ -167,6 +167,20 @@ fn pixel_info<'a>(buf: &[u8], chain: &[&'a Dataset], be: bool) -> crate::Result<
     Ok((info, el))
 }
 
+/// Runs `f` over the frames `which` and their `frame_len`-byte slots of `out`: in parallel when there are
+/// several and parallel steps are allowed; on this thread otherwise (one frame needs no hand-off to a
+/// pool thread; the codec still splits the frame itself where it can).
+fn for_each_frame<F>(out: &mut [u8], frame_len: usize, which: &[usize], f: F) -> crate::Result<()>
+where
+    F: Fn((&mut [u8], &usize)) -> crate::Result<()> + Sync + Send,
+{
+    if which.len() > 1 && pixel::parallel::allowed() {
+        out.par_chunks_mut(frame_len).zip(which.par_iter()).try_for_each(f)
+    } else {
+        out.chunks_mut(frame_len).zip(which.iter()).try_for_each(f)
+    }
+}
+
 /// Decodes frames `which` into `out` (one frame after another), in parallel.
 fn decode_into(
     root: &ParsedFile,
@@ -186,7 +200,7 @@ fn decode_into(
             // Large frames convert in parallel slices (whole pixels each): the conversion is per pixel.
             const SLICE: usize = 3 * 64 * 1024;
             let convert = |part: &mut [u8]| colour::ybr_full_to_rgb_u8(part);
-            let r = if frame.len() > 2 * SLICE && frame.len().is_multiple_of(3) {
+            let r = if frame.len() > 2 * SLICE && frame.len().is_multiple_of(3) && pixel::parallel::allowed() {
                 frame.par_chunks_mut(SLICE).try_for_each(convert)
             } else {
                 convert(frame)
@@ -225,27 +239,26 @@ fn decode_into(
                 .get(Tag(0x7FE0, 0x0002))
                 .and_then(|e| buf.get(e.value_range()));
             let ranges = encaps::frame_fragments(buf, &frags, eot, eot_len, n_frames, ts)?;
-            out.par_chunks_mut(frame_len)
-                .zip(which.par_iter())
-                .try_for_each(|(chunk, &i)| {
-                    let r = ranges
-                        .get(i)
-                        .cloned()
-                        .ok_or_else(|| Error::decode(ts, i, format!("Frame {i} has no fragments")))?;
-                    let data = encaps::frame_bytes(buf, &frags, r, ts, i)?;
-                    // A JPEG codestream may say its colour space differs from the data set's (JFIF, Adobe, 'RGB'
-                    // component IDs): the components are what the codestream says, as pydicom resolves it.
-                    let pi = codec::jpeg::jpeg_photometric(ts, &data, info).unwrap_or(info.photometric.as_str());
-                    // JPEG converts while it decodes (4:4:4 frames in the pass that interleaves the planes).
-                    let converted = if codec::jpeg::is_jpeg(ts) {
-                        let to_rgb = !raw && colour::converts_to_rgb(pi, info.samples_per_pixel, info.bits_allocated);
-                        codec::jpeg::decode_jpeg_colour(ts, &data, info, i, chunk, to_rgb)?
-                    } else {
-                        codec::decode_frame(ts, &data, info, i, chunk)?;
-                        false
-                    };
-                    if converted { Ok(()) } else { post(i, chunk, false, pi) }
-                })
+            let one = |(chunk, &i): (&mut [u8], &usize)| -> crate::Result<()> {
+                let r = ranges
+                    .get(i)
+                    .cloned()
+                    .ok_or_else(|| Error::decode(ts, i, format!("Frame {i} has no fragments")))?;
+                let data = encaps::frame_bytes(buf, &frags, r, ts, i)?;
+                // A JPEG codestream may say its colour space differs from the data set's (JFIF, Adobe, 'RGB'
+                // component IDs): the components are what the codestream says, as pydicom resolves it.
+                let pi = codec::jpeg::jpeg_photometric(ts, &data, info).unwrap_or(info.photometric.as_str());
+                // JPEG converts while it decodes (4:4:4 frames in the pass that interleaves the planes).
+                let converted = if codec::jpeg::is_jpeg(ts) {
+                    let to_rgb = !raw && colour::converts_to_rgb(pi, info.samples_per_pixel, info.bits_allocated);
+                    codec::jpeg::decode_jpeg_colour(ts, &data, info, i, chunk, to_rgb)?
+                } else {
+                    codec::decode_frame(ts, &data, info, i, chunk)?;
+                    false
+                };
+                if converted { Ok(()) } else { post(i, chunk, false, pi) }
+            };
+            for_each_frame(out, frame_len, which, one)
         }
         Body::Primitive => {
             let data = buf.get(el.value_range()).unwrap_or_default();
@@ -271,12 +284,10 @@ fn decode_into(
                 ));
             }
             let be = root.encoding.big_endian && el.vr != crate::dictionary::VR::OB;
-            out.par_chunks_mut(frame_len)
-                .zip(which.par_iter())
-                .try_for_each(|(chunk, &i)| {
-                    pixel::decode_native_frame(data, info, i, be, chunk)?;
-                    post(i, chunk, true, &info.photometric)
-                })
+            for_each_frame(out, frame_len, which, |(chunk, &i)| {
+                pixel::decode_native_frame(data, info, i, be, chunk)?;
+                post(i, chunk, true, &info.photometric)
+            })
         }
         Body::Sequence(_) => Err(Error::decode(ts, 0, "The pixel data element holds a sequence")),
     }

@@ -53,12 +53,17 @@ fn local_pool(pid: u32, threads: usize) -> Result<Arc<ThreadPool>> {
     })
 }
 
-/// Runs `f` on `threads` threads (`None`: all cores), on a pool that works in this process.
+/// Runs `f` on `threads` threads (`None`: all cores), on a pool that works in this process; `Some(1)` runs
+/// it on the calling thread with the pixel code's parallel steps off ([`crate::pixel::parallel::serial`]).
 ///
 /// # Errors
 /// When threads cannot be started.
 pub fn run<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
     let pid = std::process::id();
+    if threads == Some(1) {
+        // One thread is this one: no pool thread to wake and hand the work to.
+        return Ok(crate::pixel::parallel::serial(f));
+    }
     if let Some(t) = threads.filter(|&t| t > 0) {
         return Ok(local_pool(pid, t)?.install(f));
     }

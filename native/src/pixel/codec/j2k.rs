@@ -260,7 +260,7 @@ fn decode_j2k_ts(ts: &str, src: &[u8], info: &PixelInfo, frame: usize, out: &mut
         // file are already decoded in parallel, one per rayon thread). Not for one thread: OpenJPEG then
         // starts one worker and hands it every code-block through a mutex and a condition variable, while
         // with no pool it decodes them on the calling thread.
-        let n = rayon::current_num_threads();
+        let n = crate::pixel::parallel::threads();
         if info.number_of_frames <= 1 && n > 1 {
             opj::opj_codec_set_threads(s.codec, i32::try_from(n).unwrap_or(1));
         }
@@ -581,7 +581,7 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> R
         // A single frame encodes its code-blocks on OpenJPEG's own threads, as many as the rayon pool it
         // runs in has (none outside a pool); the frames of a multi-frame data set are already spread over
         // rayon's threads.
-        let n = rayon::current_num_threads();
+        let n = crate::pixel::parallel::threads();
         let in_pool = rayon::current_thread_index().is_some();
         if info.number_of_frames <= 1 && in_pool && n > 1 && rows * cols >= 1 << 16 {
             opj::opj_codec_set_threads(s.codec, i32::try_from(n).unwrap_or(1));

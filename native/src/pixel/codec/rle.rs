@@ -256,14 +256,14 @@ pub fn decode_rle_lossless(src: &[u8], info: &PixelInfo, frame: usize, out: &mut
             }
             None => Err(short(k, 0)),
         };
-        if npix >= PARALLEL_MIN_PIXELS {
+        if npix >= PARALLEL_MIN_PIXELS && crate::pixel::parallel::allowed() {
             planes.par_chunks_exact_mut(npix).enumerate().try_for_each(unpack)?;
         } else {
             planes.chunks_exact_mut(npix).enumerate().try_for_each(unpack)?;
         }
         // Output byte j of each pixel comes from segment `order[j]`: sample j / bps, byte bps - 1 - j % bps.
         let order: Vec<usize> = (0..n).map(|j| (j / bps) * bps + (bps - 1 - j % bps)).collect();
-        if npix >= PARALLEL_MIN_PIXELS {
+        if npix >= PARALLEL_MIN_PIXELS && crate::pixel::parallel::allowed() {
             // Blocks of rows interleave in parallel, each from the same slices of every plane.
             const BLOCK: usize = 1 << 14;
             let plane_blocks: Vec<Vec<&[u8]>> = (0..n)

@@ -1,0 +1,55 @@
+"""``threads=``: one thread decodes on the calling thread, several on a pool, with the same output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import dicomfast
+
+pydicom = pytest.importorskip("pydicom")
+from pydicom.data import get_testdata_file  # noqa: E402
+
+# multi-frame RLE (frames and segments split over threads), one J2K frame (OpenJPEG's threads), one
+# YBR JPEG frame (colour conversion in slices): each parallel step the pixel code has
+FILES = ["emri_small_RLE.dcm", "SC_rgb_rle_2frame.dcm", "US1_J2KR.dcm", "SC_rgb_jpeg_dcmtk.dcm"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="counts threads in /proc")
+def test_one_thread_decodes_on_the_calling_thread() -> None:
+    # threads=1 is the calling thread: no pool thread is started (and woken for each call, a hand-off
+    # that cost ~100 us per small frame), while threads=2 keeps a pool of its own.
+    code = textwrap.dedent(
+        f"""
+        import os, dicomfast
+        from pydicom.data import get_testdata_file
+        tasks = lambda: len(os.listdir("/proc/self/task"))
+        dss = [dicomfast.dcmread(get_testdata_file(n)) for n in {FILES!r}]
+        before = tasks()
+        for ds in dss:
+            for i in range(ds.num_frames):
+                dicomfast.pixel_array(ds, index=i, threads=1)
+            dicomfast.pixel_array(ds, threads=1)
+        one = tasks()
+        dicomfast.pixel_array(dss[0], threads=2)
+        print(before, one, tasks())
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    before, one, two = map(int, r.stdout.split())
+    assert one == before, "threads=1 started threads"
+    assert two > one, "threads=2 should run on a pool of its own"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_same_output_on_any_number_of_threads(name: str) -> None:
+    ds = dicomfast.dcmread(get_testdata_file(name))
+    want = dicomfast.pixel_array(ds)
+    for threads in (1, 2, 3):
+        assert (dicomfast.pixel_array(ds, threads=threads) == want).all()
+        if ds.num_frames > 1:
+            for i in range(ds.num_frames):
+                assert (dicomfast.pixel_array(ds, index=i, threads=threads) == want[i]).all()
