@@ -454,6 +454,13 @@ pub fn decode_pixels<'py>(
     limits::check_decoded(&root.encoding.uid, total, present, compressed).map_err(|e| to_py(py, e))?;
     let (arr, ptr) = typed_vec(py, dtype, total, !matches!(el.body, Body::Fragments(_)));
     let ptr_addr = ptr as usize;
+    // Small work decodes on this thread: a pool thread's wake-up would cost more than it saves.
+    let cost = pixel::parallel::Cost::of(&root.encoding.uid, compressed, info.bits_allocated);
+    let threads = if pixel::parallel::worth_splitting(total, cost) {
+        threads
+    } else {
+        Some(1)
+    };
     let result = py.detach(|| {
         // SAFETY: `ptr` points to the `total` bytes of the numpy array created above, which nothing else
         // touches until this function returns (the GIL is not needed for the write).
