@@ -14,7 +14,8 @@ import dicomfast
 pydicom = pytest.importorskip("pydicom")
 from pydicom.data import get_testdata_file  # noqa: E402
 
-PATH = get_testdata_file("emri_small_RLE.dcm")
+# ten J2K frames: enough work that the decode spreads over the pool (small work stays on the calling thread)
+PATH = get_testdata_file("emri_small_jpeg_2k_lossless.dcm")
 
 
 def _child(q: mp.Queue) -> None:  # type: ignore[type-arg]

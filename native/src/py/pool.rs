@@ -2,8 +2,8 @@
 //!
 //! rayon's global pool does not survive a fork: its threads are gone in the child, and a parallel call there
 //! waits forever (PyTorch DataLoader workers fork). The process that first uses the global pool is recorded;
-//! a forked child gets a pool of its own instead. An explicit `threads=` gets a pool of that size, kept per
-//! calling thread (and remade after a fork).
+//! a forked child gets a pool of its own instead. An explicit `threads=` above 1 gets a pool of that size,
+//! kept per calling thread (and remade after a fork); `threads=1` is the calling thread itself.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
