@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 job="${1:-demo}"
 PY="${PYTHON:-python3}"
-APT_BUILD=(cmake nasm g++ pkg-config libjxl-dev)
+APT_BUILD=(cmake nasm g++ pkg-config)
 APT_TEST=(dcmtk orthanc clang libclang-rt-14-dev)
 
 apt_install() {

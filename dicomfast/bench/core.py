@@ -86,6 +86,46 @@ def measure(fn: Callable[[], Any], repeat: int, warmup: int = 1, min_time: float
     return statistics.median(times)
 
 
+def sustained(fn: Callable[[], Any], k: int) -> float:
+    """Seconds per call of ``fn`` over ``k`` calls back to back."""
+    t0 = time.perf_counter()
+    for _ in range(k):
+        fn()
+    return (time.perf_counter() - t0) / k
+
+
+def side_by_side(fn: Callable[[], Any], procs: int, k: int) -> float | None:
+    """Seconds per call of ``fn`` when ``procs`` forked processes call it ``k`` times each at the same time.
+
+    The throughput of independent single-threaded jobs on every core, sharing nothing but the machine
+    (caches, memory bandwidth, the other guests of a VM): what a multi-threaded decode or encode can hope
+    to reach. None where processes cannot be forked.
+    """
+    import multiprocessing as mp
+
+    try:
+        ctx = mp.get_context("fork")
+    except ValueError:
+        return None
+    barrier = ctx.Barrier(procs)
+    results = ctx.Queue()
+
+    def child() -> None:
+        fn()  # warm-up
+        barrier.wait()
+        results.put(sustained(fn, k))
+
+    workers = [ctx.Process(target=child) for _ in range(procs)]
+    for w in workers:
+        w.start()
+    try:
+        per_call = [results.get(timeout=600) for _ in workers]
+    finally:
+        for w in workers:
+            w.join(timeout=60)
+    return 1.0 / sum(1.0 / t for t in per_call)
+
+
 def version(dist: str) -> str | None:
     """The installed version of a distribution, or None."""
     from importlib.metadata import PackageNotFoundError

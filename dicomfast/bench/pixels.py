@@ -12,6 +12,7 @@ Inputs: the given files, by default the real files of pydicom's test files, pydi
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import warnings
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 import dicomfast
-from dicomfast.bench.core import Config, Row, measure
+from dicomfast.bench.core import Config, Row, measure, side_by_side, sustained
 
 CODECS = {
     "native": ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"],
@@ -198,6 +199,7 @@ def measure_codecs(
         import dicomsdl
     except ImportError:
         dicomsdl = None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     for codec, items in groups.items():
         if codecs is not None and codec not in codecs:
             continue
@@ -221,6 +223,7 @@ def measure_codecs(
                 "imagecodecs": _imagecodecs_decode(data, codec) if codec != "native" else None,
                 "pylibjpeg-rle": _pylibjpeg_rle_decode(data) if codec == "RLE" else None,
             }
+            per_file: dict[str, float] = {}
             for name, fn in peers.items():
                 if fn is None or (name in status and status[name].startswith("fails")):
                     continue
@@ -235,15 +238,26 @@ def measure_codecs(
                         status[name] = f"mismatch: {bad}"
                 # steady state: a loop of decodes, as a loader runs them (see measure)
                 t = measure(fn, repeat, min_time=0.02)
+                per_file[name] = t
                 times[name] = times.get(name, 0.0) + t
                 if ds.num_frames > 1 and name.startswith("dicomfast"):
                     # the thread scaling target is for multi-frame files (frames decode in parallel)
                     times[f"{name} multi-frame"] = times.get(f"{name} multi-frame", 0.0) + t
                     if name == "dicomfast":
                         mpix_mf += ds.num_frames * int(ds.Rows) * int(ds.Columns) / 1e6
+            if ds.num_frames > 1 and cores > 1 and "dicomfast 1T" in per_file and "dicomfast" in per_file:
+                # The machine's ceiling for this file: one thread in each of `cores` processes at once,
+                # against all threads in this process, both sustained (about half a second of calls each).
+                calls = max(3, int(0.5 / max(per_file["dicomfast 1T"], 1e-6)))
+                one_thread, all_threads = peers["dicomfast 1T"], peers["dicomfast"]
+                side = side_by_side(one_thread, cores, calls) if one_thread and all_threads else None
+                if side is not None and all_threads:
+                    k_all, k_side = "dicomfast sustained multi-frame", "dicomfast 1T x cores multi-frame"
+                    times[k_all] = times.get(k_all, 0.0) + sustained(all_threads, calls)
+                    times[k_side] = times.get(k_side, 0.0) + side
             if dicomsdl is not None and p not in sdl_files:
                 status.setdefault("dicomsdl", "crashes on some files: left out")
-        row: dict[str, Any] = {"codec": codec, "files": len(items), "mpix": mpix}
+        row: dict[str, Any] = {"codec": codec, "files": len(items), "mpix": mpix, "cores": cores}
         for name, t in times.items():
             m = mpix_mf if name.endswith("multi-frame") else mpix
             row[name] = m / t if t > 0 else float("nan")
@@ -304,6 +318,24 @@ def run(cfg: Config) -> list[Row]:
                     r.get("dicomfast multi-frame"),
                     True,
                     r["files"],
+                )
+            )
+        if r.get("dicomfast 1T x cores multi-frame"):
+            ceiling = r["dicomfast 1T x cores multi-frame"] / r["dicomfast 1T multi-frame"]
+            rows.append(
+                Row(
+                    "pixels",
+                    f"{codec} decode, multi-frame files, all threads vs {r['cores']} processes of 1 thread at once",
+                    f"{r['cores']} processes x 1 thread",
+                    "MPix/s",
+                    r["dicomfast 1T x cores multi-frame"],
+                    r.get("dicomfast sustained multi-frame"),
+                    True,
+                    r["files"],
+                    note=(
+                        f"sustained; the {r['cores']} processes together decode {ceiling:.2f}x as fast as one "
+                        "thread: the most the machine gives independent jobs"
+                    ),
                 )
             )
     return rows

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 import dicomfast
-from dicomfast.bench.core import Config, Row, have, measure
+from dicomfast.bench.core import Config, Row, have, measure, side_by_side, sustained
 
 ENCODERS = {
     "RLELossless": ("1.2.840.10008.1.2.5", "rle"),
@@ -163,48 +163,6 @@ def _paired(fns: dict[str, Any], reps: int) -> dict[str, float]:
     return {k: min(v) for k, v in times.items()}
 
 
-def _sustained(fn: Any, k: int) -> float:
-    """Seconds per call of ``fn`` over ``k`` calls back to back."""
-    import time
-
-    t0 = time.perf_counter()
-    for _ in range(k):
-        fn()
-    return (time.perf_counter() - t0) / k
-
-
-def _side_by_side(fn: Any, procs: int, k: int) -> float | None:
-    """Seconds per call of ``fn`` when ``procs`` forked processes call it ``k`` times each at the same time.
-
-    The throughput of independent single-threaded jobs on every core, sharing nothing but the machine
-    (caches, memory bandwidth, the other guests of a VM): what a multi-threaded encode can hope to reach.
-    None where processes cannot be forked.
-    """
-    import multiprocessing as mp
-
-    try:
-        ctx = mp.get_context("fork")
-    except ValueError:
-        return None
-    barrier = ctx.Barrier(procs)
-    results = ctx.Queue()
-
-    def child() -> None:
-        fn()  # warm-up
-        barrier.wait()
-        results.put(_sustained(fn, k))
-
-    workers = [ctx.Process(target=child) for _ in range(procs)]
-    for w in workers:
-        w.start()
-    try:
-        per_call = [results.get(timeout=600) for _ in workers]
-    finally:
-        for w in workers:
-            w.join(timeout=60)
-    return 1.0 / sum(1.0 / t for t in per_call)
-
-
 def run(cfg: Config) -> list[Row]:
     """Run the suite.
 
@@ -285,10 +243,10 @@ def run(cfg: Config) -> list[Row]:
                 # Sustained rates (calls back to back, about half a second each): all threads in this
                 # process against one thread in each of `cores` processes at once.
                 calls = max(3, int(0.5 / max(t["core1"], 1e-6)))
-                side = _side_by_side(fns["core1"], cores, calls) if cores > 1 else None
+                side = side_by_side(fns["core1"], cores, calls) if cores > 1 else None
                 if side is not None:
                     sides += n
-                    tot["susN_side"] = tot.get("susN_side", 0.0) + _sustained(fns["coreN"], calls)
+                    tot["susN_side"] = tot.get("susN_side", 0.0) + sustained(fns["coreN"], calls)
                     tot["susP_side"] = tot.get("susP_side", 0.0) + side
         total = {"multi": multi, "same": same, "side": sides}
         rate = {k: total.get(k.rpartition("_")[2], mpix) / v for k, v in tot.items() if v}

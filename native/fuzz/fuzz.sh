@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the fuzz targets (STYLE.md §8): every target, or those named, each for SECONDS, with memory
-# capped, the corpora seeded from the test files, and the C codecs (libjpeg-turbo, CharLS, OpenJPEG) compiled
+# capped, the corpora seeded from the test files, and the C codecs (libjpeg-turbo, CharLS, OpenJPEG, libjxl) compiled
 # with AddressSanitizer and libFuzzer coverage too (clang), so an over-read inside a codec is caught as well.
 #
 #   native/fuzz/fuzz.sh [SECONDS] [TARGET[:SECONDS]...]   run (default: 60 s each, every target)
@@ -61,6 +61,9 @@ if [ -z "${NO_C_SANITIZER:-}" ]; then
     echo "fuzz.sh: clang not found: the C codecs are built without the sanitizer (apt-get install clang)" >&2
   fi
 fi
+# libjxl (built by native/build.rs) would build its own fuzzer programs as well: native/fuzz/libjxl.cmake
+# turns them off.
+export CMAKE_TOOLCHAIN_FILE="$HERE/libjxl.cmake"
 export CARGO_BUILD_JOBS="$JOBS"
 # STYLE.md §8 (dicom-rs): a failed large allocation returns null and is reported, never kills the machine.
 export ASAN_OPTIONS="allocator_may_return_null=1:max_allocation_size_mb=1024:detect_leaks=0${ASAN_EXTRA:+:$ASAN_EXTRA}"

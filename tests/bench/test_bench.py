@@ -89,10 +89,27 @@ def test_bench_quick_scan_report(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_side_by_side_runs_one_call_per_process_at_once() -> None:
-    from dicomfast.bench.write import _side_by_side, _sustained
+    from dicomfast.bench.core import side_by_side, sustained
 
-    assert _sustained(lambda: None, 3) >= 0.0
-    per_call = _side_by_side(lambda: sum(range(10_000)), 2, 3)
+    assert sustained(lambda: None, 3) >= 0.0
+    per_call = side_by_side(lambda: sum(range(10_000)), 2, 3)
     # Two processes at once, each timing its own calls: one aggregate time per call.
     assert per_call is not None
     assert per_call > 0.0
+
+
+def test_pixels_suite_reports_the_machine_ceiling_for_multi_frame_files() -> None:
+    import os
+
+    from dicomfast.bench import pixels
+    from dicomfast.bench.core import Config
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: no second process to run beside the first")
+    # a 10-frame file: the suite times all threads against one thread in each of 2 processes at once
+    multi = Path(get_testdata_file("emri_small_jpeg_2k_lossless.dcm"))
+    rows = pixels.run(Config([multi], quick=True, repeat=1))
+    ceiling = [r for r in rows if "processes of 1 thread at once" in r.work]
+    assert len(ceiling) == 1, [r.work for r in rows]
+    assert ceiling[0].peer_value > 0 and ceiling[0].ours > 0
+    assert "as fast as one thread" in ceiling[0].note

@@ -107,12 +107,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // Which library decodes the codecs that have a build-time choice (see native/build.rs).
     let decoders = pyo3::types::PyDict::new(m.py());
-    let jxl = if crate::pixel::codec::jxl::WITH_LIBJXL {
-        "libjxl"
-    } else {
-        "jxl-oxide"
-    };
-    decoders.set_item("JPEG XL", jxl)?;
+    decoders.set_item("JPEG XL", crate::pixel::codec::jxl::decoder_name())?;
     m.add("DECODERS", decoders)?;
     Ok(())
 }

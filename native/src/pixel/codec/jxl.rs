@@ -1,6 +1,6 @@
 //! JPEG XL (ISO/IEC 18181): 1.2.840.10008.1.2.4.110 (lossless), .4.111 (JPEG recompression) and .4.112,
-//! through the system's libjxl when the build finds it ([`super::libjxl`], about 3x faster), else through
-//! jxl-oxide (pure Rust, [`decode_oxide`], also the cross-check in tests).
+//! through libjxl, which `build.rs` builds and links ([`super::libjxl`], about 3x faster), else (built with
+//! `DICOMFAST_NO_LIBJXL=1`) through jxl-oxide (pure Rust, [`decode_oxide`], also the cross-check in tests).
 //!
 //! The image header's dimensions, bit depth and channel count are checked against `info` before any pixel
 //! is decoded, and the decoder's allocations are capped from the frame `info` describes. Integer samples
@@ -23,6 +23,14 @@ use crate::{Error, Result};
 
 /// True when this build decodes through libjxl (else jxl-oxide alone).
 pub const WITH_LIBJXL: bool = cfg!(dicomfast_libjxl);
+
+/// The library that decodes JPEG XL in this build, with its version: "libjxl 0.12.0" or "jxl-oxide".
+pub fn decoder_name() -> String {
+    #[cfg(dicomfast_libjxl)]
+    return format!("libjxl {}", super::libjxl::version());
+    #[cfg(not(dicomfast_libjxl))]
+    return "jxl-oxide".to_owned();
+}
 
 /// Decodes a JPEG XL frame into `out` (through its original JPEG when the stream can rebuild it).
 pub fn decode_jxl(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()> {

@@ -1,6 +1,6 @@
-//! JPEG XL (ISO/IEC 18181) through the system's libjxl (BSD-3-Clause), called through its C API
-//! (`jxl/decode.h`, stable since 0.7): built in when `build.rs` finds libjxl, else [`super::jxl`] uses
-//! jxl-oxide alone.
+//! JPEG XL (ISO/IEC 18181) through libjxl (BSD-3-Clause), called through its C API (`jxl/decode.h`,
+//! stable since 0.7): the `dicomfast-libjxl-sys` crate (`native/libjxl-sys`) builds libjxl 0.12 and links it statically (or links the system's with
+//! `DICOMFAST_SYSTEM_LIBJXL=1`); built without it, [`super::jxl`] uses jxl-oxide alone.
 //!
 //! libjxl decodes about 3x faster than jxl-oxide on one thread (0.7.0 against jxl-oxide 0.12, measured on
 //! the corpus' JPEG XL file), and it rebuilds a recompressed JPEG (ISO 18181-2 §9, the `jbrd` box)
@@ -11,6 +11,9 @@
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
+
+// The crate that links libjxl: nothing of it is called from Rust.
+use dicomfast_libjxl_sys as _;
 
 /// `JxlDecoderStatus` values (jxl/decode.h).
 const JXL_DEC_SUCCESS: c_int = 0;
@@ -78,7 +81,7 @@ struct JxlDecoder {
     _private: [u8; 0],
 }
 
-#[link(name = "jxl")]
+// Linked by the dicomfast-libjxl-sys crate (the static libjxl it builds, or the system's).
 unsafe extern "C" {
     fn JxlDecoderCreate(memory_manager: *const JxlMemoryManager) -> *mut JxlDecoder;
     fn JxlDecoderDestroy(dec: *mut JxlDecoder);
@@ -96,6 +99,14 @@ unsafe extern "C" {
     ) -> c_int;
     fn JxlDecoderSetJPEGBuffer(dec: *mut JxlDecoder, data: *mut u8, size: usize) -> c_int;
     fn JxlDecoderReleaseJPEGBuffer(dec: *mut JxlDecoder) -> usize;
+    fn JxlDecoderVersion() -> u32;
+}
+
+/// The linked libjxl's version, "MAJOR.MINOR.PATCH".
+pub fn version() -> String {
+    // SAFETY: a pure function of the library.
+    let v = unsafe { JxlDecoderVersion() };
+    format!("{}.{}.{}", v / 1_000_000, v / 1_000 % 1_000, v % 1_000)
 }
 
 /// Bytes in front of each block we hand to libjxl: the block's size, kept for `free` (16 keeps malloc's
