@@ -111,5 +111,6 @@ def test_pixels_suite_reports_the_machine_ceiling_for_multi_frame_files() -> Non
     rows = pixels.run(Config([multi], quick=True, repeat=1))
     ceiling = [r for r in rows if "processes of 1 thread at once" in r.work]
     assert len(ceiling) == 1, [r.work for r in rows]
-    assert ceiling[0].peer_value > 0 and ceiling[0].ours > 0
+    assert ceiling[0].peer_value > 0
+    assert ceiling[0].ours > 0
     assert "as fast as one thread" in ceiling[0].note
