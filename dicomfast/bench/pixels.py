@@ -17,6 +17,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -214,9 +215,11 @@ def measure_codecs(
             ds = dicomfast.dcmread(data, force=True)
             ref = ds.pixel_array
             mpix += ds.num_frames * int(ds.Rows) * int(ds.Columns) / 1e6
+            one_thread = partial(dicomfast.pixel_array, ds, threads=1)
+            all_threads = partial(dicomfast.pixel_array, ds)
             peers: dict[str, Callable[[], Any] | None] = {
-                "dicomfast 1T": lambda ds=ds: dicomfast.pixel_array(ds, threads=1),
-                "dicomfast": lambda ds=ds: dicomfast.pixel_array(ds),
+                "dicomfast 1T": one_thread,
+                "dicomfast": all_threads,
                 "pydicom": _pydicom_decode(data, None),
                 "gdcm": _pydicom_decode(data, "gdcm"),
                 "dicomsdl": (lambda data=data: dicomsdl.open_memory(data).pixelData()) if p in sdl_files else None,
@@ -249,9 +252,8 @@ def measure_codecs(
                 # The machine's ceiling for this file: one thread in each of `cores` processes at once,
                 # against all threads in this process, both sustained (about half a second of calls each).
                 calls = max(3, int(0.5 / max(per_file["dicomfast 1T"], 1e-6)))
-                one_thread, all_threads = peers["dicomfast 1T"], peers["dicomfast"]
-                side = side_by_side(one_thread, cores, calls) if one_thread and all_threads else None
-                if side is not None and all_threads:
+                side = side_by_side(one_thread, cores, calls)
+                if side is not None:
                     k_all, k_side = "dicomfast sustained multi-frame", "dicomfast 1T x cores multi-frame"
                     times[k_all] = times.get(k_all, 0.0) + sustained(all_threads, calls)
                     times[k_side] = times.get(k_side, 0.0) + side

@@ -61,7 +61,7 @@ if [ -z "${NO_C_SANITIZER:-}" ]; then
     echo "fuzz.sh: clang not found: the C codecs are built without the sanitizer (apt-get install clang)" >&2
   fi
 fi
-# libjxl (built by native/build.rs) would build its own fuzzer programs as well: native/fuzz/libjxl.cmake
+# libjxl (built by native/libjxl-sys/build.rs) would build its own fuzzer programs as well: native/fuzz/libjxl.cmake
 # turns them off.
 export CMAKE_TOOLCHAIN_FILE="$HERE/libjxl.cmake"
 export CARGO_BUILD_JOBS="$JOBS"

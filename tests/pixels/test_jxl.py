@@ -108,7 +108,7 @@ def test_header_that_lies_is_a_decode_error() -> None:
 
 
 def test_libjxl_is_built_in() -> None:
-    # native/build.rs builds libjxl 0.12 and links it unless told not to (DICOMFAST_NO_LIBJXL) or told to
+    # native/libjxl-sys builds libjxl 0.12 and links it unless told not to (DICOMFAST_NO_LIBJXL) or told to
     # use the system's (DICOMFAST_SYSTEM_LIBJXL, any version from 0.7).
     import os
 

@@ -105,7 +105,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(transfer_syntax_table, m)?)?;
     m.add_function(wrap_pyfunction!(volume::rescale_into, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    // Which library decodes the codecs that have a build-time choice (see native/build.rs).
+    // Which library decodes the codecs that have a build-time choice (see native/libjxl-sys/build.rs).
     let decoders = pyo3::types::PyDict::new(m.py());
     decoders.set_item("JPEG XL", crate::pixel::codec::jxl::decoder_name())?;
     m.add("DECODERS", decoders)?;

@@ -1,6 +1,6 @@
 //! JPEG XL (ISO/IEC 18181): 1.2.840.10008.1.2.4.110 (lossless), .4.111 (JPEG recompression) and .4.112,
-//! through libjxl, which `build.rs` builds and links ([`super::libjxl`], about 3x faster), else (built with
-//! `DICOMFAST_NO_LIBJXL=1`) through jxl-oxide (pure Rust, [`decode_oxide`], also the cross-check in tests).
+//! through libjxl, which the `dicomfast-libjxl-sys` crate builds and links ([`super::libjxl`], about 3x
+//! faster), else (built with `DICOMFAST_NO_LIBJXL=1`) through jxl-oxide (pure Rust, [`decode_oxide`], also the cross-check in tests).
 //!
 //! The image header's dimensions, bit depth and channel count are checked against `info` before any pixel
 //! is decoded, and the decoder's allocations are capped from the frame `info` describes. Integer samples

@@ -1,6 +1,6 @@
 //! JPEG XL (ISO/IEC 18181) through libjxl (BSD-3-Clause), called through its C API (`jxl/decode.h`,
-//! stable since 0.7): the `dicomfast-libjxl-sys` crate (`native/libjxl-sys`) builds libjxl 0.12 and links it statically (or links the system's with
-//! `DICOMFAST_SYSTEM_LIBJXL=1`); built without it, [`super::jxl`] uses jxl-oxide alone.
+//! stable since 0.7): the `dicomfast-libjxl-sys` crate (`native/libjxl-sys`) builds libjxl 0.12 and links
+//! it statically (or links the system's with `DICOMFAST_SYSTEM_LIBJXL=1`); built without it, [`super::jxl`] uses jxl-oxide alone.
 //!
 //! libjxl decodes about 3x faster than jxl-oxide on one thread (0.7.0 against jxl-oxide 0.12, measured on
 //! the corpus' JPEG XL file), and it rebuilds a recompressed JPEG (ISO 18181-2 §9, the `jbrd` box)

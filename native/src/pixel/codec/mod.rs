@@ -9,7 +9,7 @@
 //! - [`jpeg`]: JPEG baseline, extended, lossless (libjpeg-turbo).
 //! - [`jpegls`]: JPEG-LS lossless and near-lossless (CharLS).
 //! - [`j2k`]: JPEG 2000 and HTJ2K (OpenJPEG).
-//! - [`jxl`]: JPEG XL (libjxl, which build.rs builds, else jxl-oxide; [`libjxl`] holds the FFI).
+//! - [`jxl`]: JPEG XL (libjxl, built by `native/libjxl-sys`, else jxl-oxide; [`libjxl`] holds the FFI).
 //! - [`deflate`]: Deflated Image Frame Compression (flate2).
 
 pub mod deflate;
