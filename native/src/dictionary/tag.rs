@@ -3,8 +3,24 @@
 use std::fmt;
 
 /// A data element tag: (group, element), PS3.5 §7.1.
-#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Tag(pub u16, pub u16);
+
+// Tags order by group, then element (PS3.5 §7.1): the order of the 32-bit number `group << 16 | element`,
+// compared in one instruction (the derived order compares the two halves one after the other).
+impl Ord for Tag {
+    #[inline]
+    fn cmp(&self, other: &Tag) -> std::cmp::Ordering {
+        self.to_u32().cmp(&other.to_u32())
+    }
+}
+
+impl PartialOrd for Tag {
+    #[inline]
+    fn partial_cmp(&self, other: &Tag) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Tag {
     /// (FFFE,E000) Item.
@@ -82,15 +98,15 @@ macro_rules! vrs {
             #[must_use]
             #[inline]
             pub fn from_bytes(b: [u8; 2]) -> Option<VR> {
-                // A table over the 26 x 26 pairs of capital letters (index + 1 into ALL, 0 for none): one
-                // load per element header instead of a binary search's unpredictable branches.
-                const TABLE: [u8; 676] = {
+                // A table over the 26 x 26 pairs of capital letters: one load per element header instead of
+                // a binary search's unpredictable branches.
+                const TABLE: [Option<VR>; 676] = {
                     let names: &[&str] = &[$(stringify!($name)),*];
-                    let mut t = [0u8; 676];
+                    let mut t = [None; 676];
                     let mut i = 0;
                     while i < names.len() {
                         let s = names[i].as_bytes();
-                        t[(s[0] - b'A') as usize * 26 + (s[1] - b'A') as usize] = i as u8 + 1;
+                        t[(s[0] - b'A') as usize * 26 + (s[1] - b'A') as usize] = Some(VR::ALL[i]);
                         i += 1;
                     }
                     t
@@ -99,10 +115,7 @@ macro_rules! vrs {
                 if x >= 26 || y >= 26 {
                     return None;
                 }
-                match TABLE[usize::from(x) * 26 + usize::from(y)] {
-                    0 => None,
-                    k => Some(Self::ALL[usize::from(k) - 1]),
-                }
+                TABLE[usize::from(x) * 26 + usize::from(y)]
             }
         }
     };
@@ -214,6 +227,24 @@ impl fmt::Display for VR {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_order_by_group_then_element() {
+        let halves = [0u16, 1, 2, 0x7F, 0x80, 0xFF, 0x100, 0x7FE0, 0x8000, 0xFFFE, 0xFFFF];
+        for &a in &halves {
+            for &b in &halves {
+                for &c in &halves {
+                    for &d in &halves {
+                        assert_eq!(
+                            Tag(a, b).cmp(&Tag(c, d)),
+                            (a, b).cmp(&(c, d)),
+                            "({a:x},{b:x}) ({c:x},{d:x})"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn tag_display_and_numbers() {

@@ -342,9 +342,15 @@ impl<'a> Parser<'a> {
             offset: pos,
         };
         let mut p = pos;
+        let fast = explicit && !self.big_endian;
         while let Some(tag) = self.tag_at(p) {
             if tag.0 != group || p + 8 > self.buf.len() {
                 break;
+            }
+            if fast && let Some((el, next)) = self.explicit_le_primitive(p, self.buf.len()) {
+                ds.elements.push(el);
+                p = next;
+                continue;
             }
             let (el, next) = self.parse_element(p, tag, explicit, self.buf.len(), 0)?;
             ds.elements.push(el);
@@ -411,6 +417,11 @@ impl<'a> Parser<'a> {
             }
             if fast_skip {
                 pos = self.skip_unwanted_run(pos, limit);
+                if let Some((el, next)) = self.take_next_wanted(pos, limit) {
+                    ds.elements.push(el);
+                    pos = next;
+                    continue;
+                }
             }
             if let End::At(e) | End::DelimitedWithin(e) = end
                 && pos >= e
@@ -500,11 +511,89 @@ impl<'a> Parser<'a> {
                     how: "raise it with dcmread(..., max_elements=N)",
                 });
             }
+            if top {
+                self.passed_wanted(tag);
+            }
             ds.elements.push(el);
         };
         *cursor = pos;
         out.elements = ds.elements;
         result
+    }
+
+    /// The element whose header starts at `pos` when it is one that [`Parser::parse_element`] reads as a
+    /// plain value with nothing to check but its bounds: an explicit VR little endian header with a known VR
+    /// other than SQ and UN, and a defined length whose value ends within `limit` (PS3.5 §7.1.2). `None`
+    /// sends every other element to `parse_element`, which gives the same element for these.
+    #[inline]
+    fn explicit_le_primitive(&self, pos: usize, limit: usize) -> Option<(Element, usize)> {
+        let limit = limit.min(self.buf.len());
+        let h = self.buf.get(pos..pos.checked_add(12).filter(|&e| e <= limit)?)?;
+        let vr = VR::from_bytes([h[4], h[5]])?;
+        if matches!(vr, VR::SQ | VR::UN) {
+            return None;
+        }
+        let (length, header_len) = if vr.has_long_header() {
+            (u32::from_le_bytes([h[8], h[9], h[10], h[11]]), 12)
+        } else {
+            (u32::from(u16::from_le_bytes([h[6], h[7]])), 8)
+        };
+        if length == UNDEFINED {
+            return None;
+        }
+        let value_offset = pos + header_len;
+        let end = value_offset.checked_add(length as usize).filter(|&e| e <= limit)?;
+        let tag = Tag(u16::from_le_bytes([h[0], h[1]]), u16::from_le_bytes([h[2], h[3]]));
+        Some((
+            Element {
+                tag,
+                vr,
+                explicit: true,
+                header_offset: pos,
+                value_offset,
+                length,
+                value_len: length as usize,
+                body: Body::Primitive,
+            },
+            end,
+        ))
+    }
+
+    /// The next wanted top-level element, when it starts at `pos` and is a plain value
+    /// ([`Parser::explicit_le_primitive`]) the element loop would keep as it is: the tag the search of
+    /// `wanted` stands at, below the item tags, not (0000,0000) (padding is looked at by the loop), below
+    /// Pixel Data when reading stops there, and within `max_elements`. The search then moves past it, so the
+    /// elements up to the next wanted tag are stepped over by [`Parser::skip_unwanted_run`]. Explicit VR
+    /// little endian only.
+    #[inline]
+    fn take_next_wanted(&mut self, pos: usize, limit: usize) -> Option<(Element, usize)> {
+        let (set, _) = self.wanted.as_ref()?;
+        let want = *set.get(self.wanted_at)?;
+        let h = self.buf.get(pos..pos.checked_add(4)?)?;
+        let key = u32::from(u16::from_le_bytes([h[0], h[1]])) << 16 | u32::from(u16::from_le_bytes([h[2], h[3]]));
+        if key != want.to_u32()
+            || key == 0
+            || key >= 0xFFFE_0000
+            || (self.opts.stop_before_pixels && key >= Tag(0x7FE0, 0x0008).to_u32())
+            || self.count >= self.opts.max_elements
+        {
+            return None;
+        }
+        let found = self.explicit_le_primitive(pos, limit)?;
+        self.count += 1;
+        self.wanted_at += 1;
+        Some(found)
+    }
+
+    /// After a wanted top-level element with `tag` is kept, moves the search of `wanted` past it when it
+    /// stands there, as [`Parser::take_next_wanted`] does (the search finds the same tags either way: it
+    /// starts over for a tag out of order).
+    fn passed_wanted(&mut self, tag: Tag) {
+        if let Some((set, _)) = &self.wanted
+            && set.get(self.wanted_at) == Some(&tag)
+        {
+            self.wanted_at += 1;
+        }
     }
 
     /// The offset after the run of top-level elements from `pos` that the element loop would step over one

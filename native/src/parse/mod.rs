@@ -464,13 +464,21 @@ mod tests {
         body.extend(explicit_le((0x7FE1, 0x0010), b"LO", b"AFTER "));
         let buf: Bytes = Arc::new(file(&body, "1.2.840.10008.1.2.1"));
         let full = parse(Arc::clone(&buf), &ReadOptions::default()).expect("well formed");
-        let summary = |ds: &Dataset| -> Vec<(Tag, usize, usize)> {
-            ds.elements
-                .iter()
-                .map(|e| (e.tag, e.value_offset, e.value_len))
-                .collect()
-        };
-        let sets: [&[(u16, u16)]; 8] = [
+        // Every field of every element (VR, lengths, offsets, body), as the full parse gives them.
+        let summary = |ds: &Dataset| -> Vec<String> { ds.elements.iter().map(|e| format!("{e:?}")).collect() };
+        assert_eq!(full.meta.elements.len(), 1);
+        let sets: [&[(u16, u16)]; 12] = [
+            // Wanted tags one after the other (each taken, then the search moves on to the next).
+            &[(0x0008, 0x0005), (0x0008, 0x0008), (0x0008, 0x0016)],
+            &[(0x0010, 0x0010), (0x0010, 0x0020), (0x0010, 0x4000), (0x0018, 0x0050)],
+            &[
+                (0x0008, 0x0016),
+                (0x0009, 0x1001),
+                (0x0009, 0x1002),
+                (0x0028, 0x0010),
+                (0x7FE0, 0x0010),
+            ],
+            &[(0x0008, 0x0020), (0x0008, 0x1140), (0x0010, 0x0010)],
             &[(0x0008, 0x0020)],
             &[(0x0010, 0x0010)],
             &[(0x0018, 0x0050), (0x0028, 0x0010)],
@@ -507,9 +515,10 @@ mod tests {
                     .elements
                     .iter()
                     .filter(|e| read(e))
-                    .map(|e| (e.tag, e.value_offset, e.value_len))
+                    .map(|e| format!("{e:?}"))
                     .collect();
                 assert_eq!(summary(&f.dataset), expected, "{wanted:?} {stop_before_pixels}");
+                assert_eq!(summary(&f.meta), summary(&full.meta));
             }
         }
     }
