@@ -135,28 +135,26 @@ impl PyScanner {
     /// The next batch as `(rows, errors, [(name, column)])`, or None at the end. Ctrl-C is honoured between
     /// chunks of `chunk_size` files.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        // The pieces of each chunk are kept as they are and joined once, for the whole batch.
-        let mut parts: Vec<scan::Batch> = Vec::new();
+        // The pieces of each chunk are appended to the batch as soon as the chunk is read (see
+        // `Scanner::concat_onto`).
+        let mut acc: Option<scan::Batch> = None;
         let mut rows = 0;
         while rows < self.batch_size {
             let want = self.chunk_size.min(self.batch_size - rows);
-            let chunk = py.detach(|| {
-                self.inner
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .next_parts(want)
-            });
-            py.check_signals()?;
-            match chunk {
-                Some(c) => {
-                    rows += c.iter().map(|b| b.rows).sum::<usize>();
-                    parts.extend(c);
+            let (grown, more) = py.detach(|| {
+                let mut s = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+                match s.next_parts(want) {
+                    Some(parts) => (Some(s.concat_onto(acc.take(), parts)), true),
+                    None => (acc.take(), false),
                 }
-                None => break,
+            });
+            acc = grown;
+            py.check_signals()?;
+            if !more {
+                break;
             }
+            rows = acc.as_ref().map_or(0, |b| b.rows);
         }
-        let acc = (!parts.is_empty())
-            .then(|| py.detach(|| self.inner.lock().unwrap_or_else(PoisonError::into_inner).concat(parts)));
         let Some(batch) = acc else { return Ok(None) };
         let cols = PyList::empty(py);
         for c in batch.columns {

@@ -87,6 +87,8 @@ enum Slot {
 struct Plan {
     slots: Vec<Slot>,
     read: ReadOptions,
+    /// The output columns: `(name, arrow type, list)` (see [`Plan::schema`]), made once.
+    columns: Vec<(String, Kind, bool)>,
 }
 
 /// A batch of rows: one column per output column, all of the same length.
@@ -179,13 +181,18 @@ impl Plan {
             force,
             ..ReadOptions::default()
         };
-        Plan { slots, read }
+        let columns = Plan::columns(&slots);
+        Plan { slots, read, columns }
     }
 
     /// The output schema: `(name, arrow type, list)` per column.
     fn schema(&self) -> Vec<(String, Kind, bool)> {
+        self.columns.clone()
+    }
+
+    fn columns(slots: &[Slot]) -> Vec<(String, Kind, bool)> {
         let mut out = Vec::new();
-        for s in &self.slots {
+        for s in slots {
             match s {
                 Slot::Path => out.push(("path".to_owned(), Kind::Str, false)),
                 Slot::Size => out.push(("size".to_owned(), Kind::Int, false)),
@@ -210,11 +217,11 @@ impl Plan {
     fn batch_with_capacity(&self, rows: usize) -> Batch {
         Batch {
             columns: self
-                .schema()
-                .into_iter()
+                .columns
+                .iter()
                 .map(|(name, kind, list)| Column {
-                    name,
-                    data: ColumnData::with_capacity(kind, list, rows, if kind == Kind::Str { rows * 64 } else { 0 }),
+                    name: name.clone(),
+                    data: ColumnData::with_capacity(*kind, *list, rows, if *kind == Kind::Str { rows * 64 } else { 0 }),
                 })
                 .collect(),
             rows: 0,
@@ -255,15 +262,16 @@ fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
 /// (a quarter of a scan's time in the kernel is spent opening files).
 fn open_entry(entry: &Entry) -> std::io::Result<std::fs::File> {
     #[cfg(target_os = "linux")]
-    if let Some(dir) = &entry.dir
-        && let Some(name) = entry.path.file_name()
-    {
+    if let Some(dir) = &entry.dir {
         use std::os::fd::FromRawFd;
         use std::os::unix::ffi::OsStrExt;
-        let name = name.as_bytes();
+        // The walk made the path as the directory's path joined with the name found in it: the name is what
+        // follows the last separator (cheaper than taking the path apart into components).
+        let bytes = entry.path.as_os_str().as_bytes();
+        let name = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
         // NAME_MAX is 255: the name and its NUL fit on the stack.
         let mut c = [0u8; 256];
-        if name.len() < c.len() && !name.contains(&0) {
+        if !name.is_empty() && name.len() < c.len() && !contains_byte(name, 0) {
             c[..name.len()].copy_from_slice(name);
             // SAFETY: `c` is NUL-terminated and outlives the call; `dir.fd()` is an open directory held by
             // the entry's Arc for the duration of the call.
@@ -332,42 +340,112 @@ impl Drop for Pooled {
     }
 }
 
-/// Appends up to `n` more bytes of `file` (read from its current position) to `buf`.
-fn read_more(file: &std::fs::File, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
-    use std::io::Read;
+/// One positional read of up to `n` bytes of `file` at the offset `buf.len()`, appended to `buf` (into its
+/// spare room: nothing is zeroed first); the number of bytes read.
+fn pread_into(file: &std::fs::File, buf: &mut Vec<u8>, n: usize) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
     buf.reserve_exact(n);
-    file.take(n as u64).read_to_end(buf).map(|_| ())
+    let at = buf.len();
+    let offset = libc::off_t::try_from(at).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    loop {
+        let spare = buf.spare_capacity_mut();
+        let n = n.min(spare.len());
+        // SAFETY: the kernel writes at most `n` bytes at `spare`, which has room for `n`; `file` is open.
+        let got = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), n, offset) };
+        match usize::try_from(got) {
+            Ok(got) => {
+                // SAFETY: the first `got` bytes of the spare room were written by the read just made.
+                unsafe { buf.set_len(at + got) };
+                return Ok(got);
+            }
+            Err(_) => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
 }
 
-/// Reads the header of a file: one open, one `fstat` (the size), one read of the first page; when the
-/// header runs past what was read, more is read from the same descriptor (four times as much each time),
-/// and only a header larger than [`MAX_GROWN_READ`] goes to the reader of the core.
+/// Appends up to `n` more bytes of `file` to `buf`, read from the offset `buf.len()` (positional reads: the
+/// size may have been taken by seeking to the end); fewer only at the end of the file.
+fn read_more(file: &std::fs::File, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
+    let end = buf.len() + n;
+    while buf.len() < end {
+        if pread_into(file, buf, end - buf.len())? == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The size of a file and its first bytes (up to [`FIRST_READ`]), or the error text (and the size when
+/// known).
+///
+/// A file the walk found in a directory was a regular file then (its type came with the listing), so
+/// its size is not asked for with `fstat` (a third of the cost of opening it): the first page is read, and
+/// when it fills, the size is where the end is (`lseek`, one cheap call). Anything else (a file named by the
+/// caller, or one whose size and first read disagree, as a device would) is checked with `fstat`, and
+/// only a regular file is read.
+fn first_read(entry: &Entry, file: &std::fs::File) -> std::result::Result<(u64, Vec<u8>), (Option<u64>, String)> {
+    use std::os::fd::AsRawFd;
+    if entry.dir.is_some() {
+        // One read (a short one is not taken for the end of the file: the size says where that is, and the
+        // caller reads on up to it).
+        let mut buf = spare_buffer(FIRST_READ);
+        if let Err(e) = pread_into(file, &mut buf, FIRST_READ) {
+            return Err((None, walk::io_error_text(&e)));
+        }
+        // SAFETY: `file` is an open descriptor for the duration of the call; lseek reads no memory.
+        let end = unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_END) };
+        if let Ok(end) = u64::try_from(end)
+            && end >= buf.len() as u64
+        {
+            return Ok((end, buf));
+        }
+    }
+    let len = match file.metadata() {
+        Ok(m) if m.is_dir() => return Err((None, "IsADirectoryError: Is a directory".to_owned())),
+        Ok(m) if !m.is_file() => {
+            return Err((
+                None,
+                "OSError: Not a regular file (FIFO, socket or device): not read".to_owned(),
+            ));
+        }
+        Ok(m) => m.len(),
+        Err(e) => return Err((None, walk::io_error_text(&e))),
+    };
+    let want = usize::try_from(len).unwrap_or(usize::MAX).min(FIRST_READ);
+    let mut buf = spare_buffer(want);
+    match read_more(file, &mut buf, want) {
+        Ok(()) => Ok((len, buf)),
+        Err(e) => Err((Some(len), walk::io_error_text(&e))),
+    }
+}
+
+/// Reads the header of a file: one open, one read of the first page (and the size: see [`first_read`]);
+/// when the header runs past what was read, more is read from the same descriptor (four times as much each
+/// time), and only a header larger than [`MAX_GROWN_READ`] goes to the reader of the core.
 fn read_file(entry: &Entry, opts: &ReadOptions) -> (Option<u64>, std::result::Result<ParsedFile, String>) {
     let path = entry.path.as_path();
     let file = match open_entry(entry) {
         Ok(f) => f,
         Err(e) => return (None, Err(walk::io_error_text(&e))),
     };
-    let len = match file.metadata() {
-        Ok(m) if m.is_dir() => return (None, Err("IsADirectoryError: Is a directory".to_owned())),
-        Ok(m) if !m.is_file() => {
-            return (
-                None,
-                Err("OSError: Not a regular file (FIFO, socket or device): not read".to_owned()),
-            );
-        }
-        Ok(m) => m.len(),
-        Err(e) => return (None, Err(walk::io_error_text(&e))),
+    let (len, mut buf) = match first_read(entry, &file) {
+        Ok(r) => r,
+        Err((len, e)) => return (len, Err(e)),
     };
     let size = usize::try_from(len).unwrap_or(usize::MAX);
     let mut want = size.min(FIRST_READ);
-    let mut buf = spare_buffer(want);
     loop {
-        let more = want - buf.len();
+        // (The first page is in `buf` already; a file that shrank since its size was taken reads short.)
+        let more = want.saturating_sub(buf.len());
         if let Err(e) = read_more(&file, &mut buf, more) {
             return (Some(len), Err(walk::io_error_text(&e)));
         }
-        // A file that shrank since its fstat ends here.
+        // A file that shrank since its size was taken ends here.
         let whole = buf.len() >= size || buf.len() < want;
         let bytes: Bytes = Arc::new(Pooled(std::mem::take(&mut buf)));
         match parse::parse(Arc::clone(&bytes), opts) {
@@ -528,13 +606,55 @@ fn push_value(
 /// [`push_decoded`] appends `Value::Strs` of the same parts.
 fn push_parts<'a>(col: &mut ColumnData, kind: Kind, text: &'a str, parts: impl Iterator<Item = &'a str> + Clone) {
     match kind {
-        Kind::Str if parts.clone().all(str::is_empty) => col.push_null(),
+        // Every part is empty when the text is only separators (a first byte that is not one ends the look).
+        Kind::Str if text.bytes().all(|b| b == b'\\') => col.push_null(),
         // One value, or several kept as written (backslash-separated) in a single-valued column.
         Kind::Str if matches!(col, ColumnData::Flat(_)) => col.push_cells(&[Cell::Str(text)]),
         Kind::Str => col.push_iter(parts.map(Cell::Str)),
         Kind::Date => col.push_iter(parts.map(|x| columns::parse_da(x).map_or(Cell::Null, Cell::Date))),
         _ => col.push_null(),
     }
+}
+
+/// Eight copies of a byte in a word.
+const fn splat(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// The high bit of each byte of `x ^ splat(b)` that is zero (among others: a borrow can also mark a byte above
+/// a zero one), and no high bit when no byte of `x` is `b`.
+fn zero_bytes(x: u64, b: u8) -> u64 {
+    let y = x ^ splat(b);
+    y.wrapping_sub(splat(1)) & !y & splat(0x80)
+}
+
+/// Whether `bytes` holds `b`, eight bytes a step: the values a header scan meets are a few dozen bytes,
+/// where the general search's setup costs more than the search.
+fn contains_byte(bytes: &[u8], b: u8) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let x = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        if zero_bytes(x, b) != 0 {
+            return true;
+        }
+    }
+    words.remainder().contains(&b)
+}
+
+/// `bytes` as text when they are ASCII without ESC (so every character set reads them as they are,
+/// PS3.5 §6.1.2.5), checked in one pass eight bytes a step.
+fn ascii_text(bytes: &[u8]) -> Option<&str> {
+    let mut words = bytes.chunks_exact(8);
+    let mut bad = 0u64;
+    for w in &mut words {
+        let x = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        bad |= x | zero_bytes(x, 0x1B);
+    }
+    if bad & splat(0x80) != 0 || words.remainder().iter().any(|&c| c >= 0x80 || c == 0x1B) {
+        return None;
+    }
+    // SAFETY: every byte is below 0x80 (checked above), and ASCII is valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
 /// The common cases of [`push_value`] without building a [`Value`]: binary integers into an int column, and
@@ -572,10 +692,8 @@ fn push_plain(col: &mut ColumnData, kind: Kind, vr: VR, bytes: &[u8], big_endian
         col.push_iter(cells);
         return true;
     }
-    if !bytes.is_ascii() || bytes.contains(&0x1B) {
-        return false;
-    }
-    let Ok(s) = std::str::from_utf8(bytes) else {
+    // ASCII is UTF-8: one pass over the bytes checks both (ESC, 0x1B, is ASCII too).
+    let Some(s) = ascii_text(bytes) else {
         return false;
     };
     match vr {
@@ -584,7 +702,7 @@ fn push_plain(col: &mut ColumnData, kind: Kind, vr: VR, bytes: &[u8], big_endian
             push_parts(col, kind, t, t.split('\\'));
         }
         VR::LO | VR::SH | VR::UC => {
-            if s.contains('\\') {
+            if contains_byte(bytes, b'\\') {
                 // Each value is trimmed on its own: the joined text differs from the value as written.
                 return false;
             }
@@ -595,7 +713,7 @@ fn push_plain(col: &mut ColumnData, kind: Kind, vr: VR, bytes: &[u8], big_endian
             let end = s.trim_end_matches(['\0', ' ']);
             if kind != Kind::Str {
                 col.push_null();
-            } else if !end.contains('\\') {
+            } else if !contains_byte(end.as_bytes(), b'\\') {
                 let t = end.trim_end_matches('=');
                 push_parts(col, kind, t, std::iter::once(t));
             } else {
@@ -933,6 +1051,17 @@ impl Scanner {
     /// Joins pieces (of this scan, in order) into one batch, the columns joined in parallel on the pool.
     #[must_use]
     pub fn concat(&self, parts: Vec<Batch>) -> Batch {
+        self.concat_onto(None, parts)
+    }
+
+    /// Appends pieces (of this scan, in order) to `base` (rows of this scan before them), the columns
+    /// joined in parallel on the pool. A batch built chunk by chunk this way frees the pieces of each chunk
+    /// before the next is read, so the next chunk's pieces reuse their memory: a batch joined once at its
+    /// end holds every piece until then, and the allocator hands the pieces fresh pages, each one a page
+    /// fault (a tenth of a scan's time in the kernel went to them).
+    #[must_use]
+    pub fn concat_onto(&self, base: Option<Batch>, parts: Vec<Batch>) -> Batch {
+        let parts: Vec<Batch> = base.into_iter().chain(parts).collect();
         if parts.len() <= 1 {
             return parts.into_iter().next().unwrap_or_else(|| self.plan.empty_batch());
         }
@@ -1065,6 +1194,31 @@ mod tests {
         // Text that is not ASCII, or holds ESC, takes the character-set path.
         assert!(both_ways(VR::LO, Kind::Str, false, "É".as_bytes(), false).is_none());
         assert!(both_ways(VR::PN, Kind::Str, false, b"\x1b$B", false).is_none());
+    }
+
+    #[test]
+    fn word_searches_agree_with_the_byte_ones() {
+        // Every length to 40 (whole words and remainders), each byte value at each position.
+        let mut checked = 0;
+        for len in 0..40usize {
+            for at in 0..len.max(1) {
+                for v in [0u8, b' ', b'\\', 0x1B, 0x1C, 0x1A, 0x5B, 0x7F, 0x80, 0x9B, 0xDC, 0xFF] {
+                    let mut b: Vec<u8> = (0..len).map(|i| b'0' + u8::try_from(i % 10).unwrap_or(0)).collect();
+                    if let Some(x) = b.get_mut(at) {
+                        *x = v;
+                    }
+                    for needle in [b'\\', 0x1B, 0] {
+                        assert_eq!(contains_byte(&b, needle), b.contains(&needle), "{b:?} {needle}");
+                    }
+                    let expect = (b.is_ascii() && !b.contains(&0x1B))
+                        .then(|| std::str::from_utf8(&b).ok())
+                        .flatten();
+                    assert_eq!(ascii_text(&b), expect, "{b:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 9000, "{checked}");
     }
 
     #[test]
