@@ -337,7 +337,7 @@ impl<'a> Parser<'a> {
         let explicit = self.sniff_explicit(pos, true, false);
         let mut ds = Dataset {
             // The file meta information usually holds 6 to 10 elements.
-            elements: Vec::with_capacity(12),
+            elements: element_list(12),
             explicit_vr: explicit,
             offset: pos,
         };
@@ -398,7 +398,11 @@ impl<'a> Parser<'a> {
             _ => 0,
         };
         let mut ds = Dataset {
-            elements: Vec::with_capacity(capacity),
+            elements: if capacity > 0 {
+                element_list(capacity)
+            } else {
+                Vec::new()
+            },
             explicit_vr: explicit,
             offset: start,
         };
@@ -1040,6 +1044,46 @@ impl<'a> Parser<'a> {
 }
 
 /// Sorts the elements by tag if the file had them out of order; of duplicates, the last read wins.
+/// The longest element lists kept for reuse (longer ones are freed).
+const SPARE_LIST_MAX: usize = 256;
+
+thread_local! {
+    /// Element lists of top-level data sets given back by [`recycle`] on this thread, for the next parses
+    /// (a scan parses thousands of files a second a thread; the list of a header of a dozen wanted elements
+    /// is already larger than the allocator's per-thread cache serves).
+    static SPARE_LISTS: std::cell::RefCell<Vec<Vec<Element>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty element list with room for `n`: a spare one of this thread when there is one.
+fn element_list(n: usize) -> Vec<Element> {
+    let mut v = SPARE_LISTS
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    v.reserve(n);
+    v
+}
+
+/// Gives the element lists of a parse that is done with (its file meta and top-level data set) back to
+/// this thread's spares, for the next parse on the thread.
+pub fn recycle(meta: Dataset, dataset: Dataset) {
+    for mut v in [meta.elements, dataset.elements] {
+        if v.capacity() == 0 || v.capacity() > SPARE_LIST_MAX {
+            continue;
+        }
+        v.clear();
+        // (At thread exit, or while the list is in use, the list is simply freed.)
+        let _ = SPARE_LISTS.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut()
+                && s.len() < 8
+            {
+                s.push(v);
+            }
+        });
+    }
+}
+
 fn finish(ds: &mut Dataset) {
     if ds.elements.windows(2).all(|w| w[0].tag < w[1].tag) {
         return;

@@ -14,7 +14,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use index::{Body, Dataset, Element, Fragment, Item, ReadOptions, UNDEFINED};
+pub use index::{Body, Dataset, Element, Fragment, Item, ReadOptions, UNDEFINED, recycle};
 pub use source::Bytes;
 
 use crate::dictionary::{self, Tag, VR};
@@ -520,6 +520,33 @@ mod tests {
                 assert_eq!(summary(&f.dataset), expected, "{wanted:?} {stop_before_pixels}");
                 assert_eq!(summary(&f.meta), summary(&full.meta));
             }
+        }
+    }
+
+    #[test]
+    fn recycled_element_lists_start_empty() {
+        // A parse on a thread that was given back the lists of a larger parse gives what a fresh parse gives.
+        let mut big = Vec::new();
+        for e in 0..40u16 {
+            big.extend(explicit_le((0x0011, 0x0010 + e), b"LO", b"VALUE "));
+        }
+        let small = explicit_le((0x0010, 0x0010), b"PN", b"A^B ");
+        let (big, small): (Bytes, Bytes) = (
+            Arc::new(file(&big, "1.2.840.10008.1.2.1")),
+            Arc::new(file(&small, "1.2.840.10008.1.2.1")),
+        );
+        let opts = ReadOptions::default();
+        let fresh = format!(
+            "{:?}",
+            parse(Arc::clone(&small), &opts).expect("small").dataset.elements
+        );
+        for _ in 0..3 {
+            let b = parse(Arc::clone(&big), &opts).expect("big");
+            assert_eq!(b.dataset.elements.len(), 40);
+            recycle(b.meta, b.dataset);
+            let s = parse(Arc::clone(&small), &opts).expect("small");
+            assert_eq!(format!("{:?}", s.dataset.elements), fresh);
+            recycle(s.meta, s.dataset);
         }
     }
 

@@ -15,6 +15,15 @@ pub mod volume;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+/// The extension's Rust allocations go to mimalloc (per-thread heaps; a block freed by another thread goes
+/// back to its heap without a lock). With glibc's malloc the two threads of a scan spent most of their
+/// waits on its arena locks (a file's path is made by the thread that walks and freed by the thread that
+/// reads it; a piece of rows is made by one thread and joined by another): `perf sched` counted half of
+/// their context switches in `__lll_lock_wait_private`. Only the Python module uses it: `cargo test` and the
+/// fuzz targets (AddressSanitizer) keep the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::dictionary::{self, Tag};
 
 /// `{keyword: tag}` for every keyword of the dictionary.

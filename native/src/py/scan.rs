@@ -144,7 +144,17 @@ impl PyScanner {
             let (grown, more) = py.detach(|| {
                 let mut s = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
                 match s.next_parts(want) {
-                    Some(parts) => (Some(s.concat_onto(acc.take(), parts)), true),
+                    Some(parts) => {
+                        let first = acc.is_none();
+                        let mut b = s.concat_onto(acc.take(), parts);
+                        // A first chunk that came back full: more are likely to follow, up to the batch's
+                        // size. Room for them now (pages are only touched as rows are written) saves the
+                        // copies and page faults of growing the columns chunk after chunk.
+                        if first && b.rows == want && self.batch_size > b.rows {
+                            b.reserve_rows(self.batch_size - b.rows);
+                        }
+                        (Some(b), true)
+                    }
                     None => (acc.take(), false),
                 }
             });

@@ -488,6 +488,23 @@ impl Array {
         }
     }
 
+    /// Reserves room for `more` slots like the ones held (text and binary values by their mean length).
+    pub fn reserve_slots(&mut self, more: usize) {
+        let len = self.len().max(1);
+        self.validity.bytes.reserve(more.div_ceil(8) + 1);
+        match &mut self.values {
+            Values::Var { offsets, data } => {
+                offsets.reserve(more);
+                data.reserve((data.len() / len + 1).saturating_mul(more));
+            }
+            Values::Int(v) => v.reserve(more),
+            Values::UInt(v) => v.reserve(more),
+            Values::Float(v) => v.reserve(more),
+            Values::Date(v) => v.reserve(more),
+            Values::Bool(v) => v.bytes.reserve(more.div_ceil(8) + 1),
+        }
+    }
+
     /// Appends every slot of `other` (of the same kind).
     pub fn extend(&mut self, other: Array) {
         self.validity.extend(&other.validity);
@@ -631,6 +648,25 @@ impl ColumnData {
                 validity.reserve_for(lists.clone().map(|(v, _)| v));
                 offsets.reserve(lists.clone().map(|(v, _)| v.len).sum());
                 items.reserve_for(lists.map(|(_, i)| i));
+            }
+        }
+    }
+
+    /// Reserves room for `more` rows like the ones held (list lengths and values by their means), so that
+    /// a column grown chunk by chunk up to that many rows is never moved by a reallocation (each move
+    /// copies what was written and touches the new pages, a page fault each).
+    pub fn reserve_rows(&mut self, more: usize) {
+        match self {
+            ColumnData::Flat(a) => a.reserve_slots(more),
+            ColumnData::List {
+                validity,
+                offsets,
+                items,
+            } => {
+                let per_row = items.len() / validity.len.max(1) + 1;
+                validity.bytes.reserve(more.div_ceil(8) + 1);
+                offsets.reserve(more);
+                items.reserve_slots(per_row.saturating_mul(more));
             }
         }
     }

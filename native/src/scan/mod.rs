@@ -887,6 +887,13 @@ impl Batch {
         }
     }
 
+    /// Reserves room for `more` rows like the ones held (see [`ColumnData::reserve_rows`]).
+    pub fn reserve_rows(&mut self, more: usize) {
+        for c in &mut self.columns {
+            c.data.reserve_rows(more);
+        }
+    }
+
     /// Appends every row of `other` (a batch of the same plan).
     pub fn extend(&mut self, other: Batch) {
         for (a, b) in self.columns.iter_mut().zip(other.columns) {
@@ -927,6 +934,9 @@ fn read_piece(plan: &Plan, entries: &[Entry]) -> Batch {
     for e in entries {
         let out = read_entry(e, &plan.read);
         b.push(plan, e, &out);
+        if let Ok(pf) = out.parsed {
+            parse::recycle(pf.meta, pf.dataset);
+        }
     }
     b
 }
