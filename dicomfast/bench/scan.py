@@ -452,6 +452,26 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> tuple[float, A
     return statistics.median(times), out
 
 
+def timed_together(fns: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1) -> list[float]:
+    """Median wall time of each of ``fns`` over ``repeat`` runs, the runs of all of them alternating.
+
+    One run of each in turn (forwards, then backwards: a b b a a b ...) after ``warmup`` runs of each, so
+    that a machine whose speed drifts while it is measured (a VM that shares its host) slows each alike; one
+    block of runs after the other measured their ratio as much as the drift between the blocks.
+    """
+    for f in fns:
+        for _ in range(warmup):
+            f()
+    times: list[list[float]] = [[] for _ in fns]
+    for i in range(repeat):
+        order = range(len(fns)) if i % 2 == 0 else reversed(range(len(fns)))
+        for k in order:
+            t0 = time.perf_counter()
+            fns[k]()
+            times[k].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
+
+
 def conditions() -> str:
     """The machine's state while timing: the cores this process may use and the load average."""
     try:
@@ -571,8 +591,7 @@ def run(cfg: Config) -> list[Row]:
         note = f"{note_src}; {size / 1e6:,.0f} MB"
         work = f"scan {n:,} files, {len(TAGS)} tags + 4 UIDs"
         reps = cfg.reps
-        t1, _ = timed(lambda: df_scan(root, 1), reps)
-        tn, _ = timed(lambda: df_scan(root, threads), reps)
+        t1, tn = timed_together([lambda: df_scan(root, 1), lambda: df_scan(root, threads)], reps)
         ours = table_values(df_table(root, threads))
         cpu1 = _cpu_median(1, reps)
         s_threads = f"{threads} thread{'s' if threads > 1 else ''}"

@@ -88,6 +88,17 @@ def test_bench_quick_scan_report(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert sum(1 for p in (tmp_path / "work" / "archive-200").rglob("*.dcm")) == 200
 
 
+def test_timed_together_alternates_the_runs() -> None:
+    from dicomfast.bench.scan import timed_together
+
+    calls: list[str] = []
+    medians = timed_together([lambda: calls.append("a"), lambda: calls.append("b")], 4, warmup=1)
+    # The warm-up runs, then a b, b a, a b, b a: each measured as often, neither always first.
+    assert "".join(calls) == "ab" + "abbaabba"
+    assert len(medians) == 2
+    assert all(m >= 0.0 for m in medians)
+
+
 def test_side_by_side_runs_one_call_per_process_at_once() -> None:
     from dicomfast.bench.core import side_by_side, sustained
 
