@@ -74,6 +74,24 @@ def _self_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _disk_read() -> int | None:
+    """Bytes this process has had read from storage (not from the page cache) so far (Linux), else None."""
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                if line.startswith("read_bytes:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+# Bytes read from storage during each dicomfast scan, per thread count: a scan "with a warm page cache"
+# reads none (a host that pages out the guest's cold page cache, as this project's VMs' DAMON does, makes
+# some of the archive's first pages come from the disk again).
+DISK: dict[int, list[int]] = {}
+
+
 # ------------------------------------------------------------------------------------------------ peers
 
 
@@ -156,13 +174,28 @@ def df_scan(root: Path | Sequence[str], threads: int) -> int:
     The CPU time is kept in :data:`CPU`, the wall time and the workers' running and waiting times in
     :data:`SCHED`.
     """
+    d0 = _disk_read()
     c0 = _self_cpu()
     t0 = time.perf_counter()
     with WorkerTimes() as wt:
         t = df_table(root, threads)
     SCHED.setdefault(threads, []).append((time.perf_counter() - t0, wt.run, wt.wait))
     CPU.setdefault(threads, []).append(_self_cpu() - c0 - wt.own_cpu)
+    d1 = _disk_read()
+    if d0 is not None and d1 is not None:
+        DISK.setdefault(threads, []).append(d1 - d0)
     return int(t.num_rows)
+
+
+def disk_note(threads: int, repeat: int) -> str:
+    """What the last ``repeat`` scans on ``threads`` threads read from storage, as a note (empty if unknown)."""
+    runs = DISK.get(threads, [])[-repeat:]
+    if not runs:
+        return ""
+    return (
+        f"{threads} thread{'s' if threads > 1 else ''}: {sum(runs) / 1e6:.1f} MB read from storage in "
+        f"{len(runs)} timed scans"
+    )
 
 
 def sched_note(threads: int, repeat: int) -> str:
@@ -584,6 +617,7 @@ def run(cfg: Config) -> list[Row]:
     rows: list[Row] = []
     CPU.clear()
     SCHED.clear()
+    DISK.clear()
     with archive(cfg, n_files, srcs) as root:
         files = walk(root)
         n = len(files)
@@ -706,7 +740,17 @@ def run(cfg: Config) -> list[Row]:
                 n / tn,
                 True,
                 n,
-                note="; ".join(x for x in (conditions(), sched_note(1, reps), sched_note(threads, reps)) if x),
+                note="; ".join(
+                    x
+                    for x in (
+                        conditions(),
+                        sched_note(1, reps),
+                        sched_note(threads, reps),
+                        disk_note(1, reps),
+                        disk_note(threads, reps),
+                    )
+                    if x
+                ),
             )
         )
         cpun = _cpu_median(threads, reps)
