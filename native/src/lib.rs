@@ -6,6 +6,7 @@
 //! - [`value`]: typed decoding of a value's bytes (text with character sets, numbers, DS/IS, AT).
 //! - [`pixel`]: frame layout, encapsulation, native unpacking and codecs.
 //! - [`write`]: the data set encoder (any uncompressed transfer syntax, verbatim copies when unchanged).
+//! - [`spare`]: per-thread spares of emptied vectors (read buffers, element lists).
 //! - `py` (feature `python`): the only module that uses pyo3.
 
 pub mod dictionary;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod parse;
 pub mod pixel;
 pub mod scan;
+pub mod spare;
 pub mod value;
 pub mod write;
 

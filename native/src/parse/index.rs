@@ -6,6 +6,7 @@
 
 use crate::dictionary::{self, Tag, VR};
 use crate::error::{Error, Result};
+use crate::spare;
 
 /// Undefined length marker, PS3.5 §7.1.
 pub const UNDEFINED: u32 = 0xFFFF_FFFF;
@@ -1043,7 +1044,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Sorts the elements by tag if the file had them out of order; of duplicates, the last read wins.
 /// The longest element lists kept for reuse (longer ones are freed).
 const SPARE_LIST_MAX: usize = 256;
 
@@ -1051,16 +1051,12 @@ thread_local! {
     /// Element lists of top-level data sets given back by [`recycle`] on this thread, for the next parses
     /// (a scan parses thousands of files a second a thread; the list of a header of a dozen wanted elements
     /// is already larger than the allocator's per-thread cache serves).
-    static SPARE_LISTS: std::cell::RefCell<Vec<Vec<Element>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_LISTS: spare::Spares<Element> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// An empty element list with room for `n`: a spare one of this thread when there is one.
 fn element_list(n: usize) -> Vec<Element> {
-    let mut v = SPARE_LISTS
-        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let mut v = spare::take(&SPARE_LISTS);
     v.reserve(n);
     v
 }
@@ -1068,22 +1064,12 @@ fn element_list(n: usize) -> Vec<Element> {
 /// Gives the element lists of a parse that is done with (its file meta and top-level data set) back to
 /// this thread's spares, for the next parse on the thread.
 pub fn recycle(meta: Dataset, dataset: Dataset) {
-    for mut v in [meta.elements, dataset.elements] {
-        if v.capacity() == 0 || v.capacity() > SPARE_LIST_MAX {
-            continue;
-        }
-        v.clear();
-        // (At thread exit, or while the list is in use, the list is simply freed.)
-        let _ = SPARE_LISTS.try_with(|s| {
-            if let Ok(mut s) = s.try_borrow_mut()
-                && s.len() < 8
-            {
-                s.push(v);
-            }
-        });
+    for v in [meta.elements, dataset.elements] {
+        spare::give(&SPARE_LISTS, v, SPARE_LIST_MAX, 8);
     }
 }
 
+/// Sorts the elements by tag if the file had them out of order; of duplicates, the last read wins.
 fn finish(ds: &mut Dataset) {
     if ds.elements.windows(2).all(|w| w[0].tag < w[1].tag) {
         return;

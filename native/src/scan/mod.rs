@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use crate::dictionary::{Tag, VR};
 use crate::error::{Error, Result};
 use crate::parse::{self, Body, Bytes, Dataset, Element, ParsedFile, ReadOptions};
+use crate::spare;
 use crate::value::{self, IsItem, Number, Value, charset::Charsets};
 pub use columns::{Array, Bitmap, Cell, Column, ColumnData, ColumnSpec, Kind, Values, parse_spec};
 pub use walk::{Entry, Glob, WalkOptions, Walker};
@@ -298,16 +299,12 @@ const SPARE_MAX: usize = 64 * 1024;
 thread_local! {
     /// Read buffers each worker keeps for its next files: once warm, reading a header allocates no buffer
     /// (an allocation of a page or more is one of the slow paths of the allocator).
-    static SPARE_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_BUFFERS: spare::Spares<u8> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// An empty buffer with room for `n` bytes: a spare one of this thread when there is one.
 fn spare_buffer(n: usize) -> Vec<u8> {
-    let mut v = SPARE_BUFFERS
-        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let mut v = spare::take(&SPARE_BUFFERS);
     v.reserve_exact(n);
     v
 }
@@ -324,19 +321,7 @@ impl AsRef<[u8]> for Pooled {
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        let mut v = std::mem::take(&mut self.0);
-        if v.capacity() == 0 || v.capacity() > SPARE_MAX {
-            return;
-        }
-        v.clear();
-        // (At thread exit, or while the list is in use, the buffer is simply freed.)
-        let _ = SPARE_BUFFERS.try_with(|s| {
-            if let Ok(mut s) = s.try_borrow_mut()
-                && s.len() < 4
-            {
-                s.push(v);
-            }
-        });
+        spare::give(&SPARE_BUFFERS, std::mem::take(&mut self.0), SPARE_MAX, 4);
     }
 }
 
