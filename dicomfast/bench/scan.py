@@ -34,7 +34,7 @@ from typing import Any
 
 import dicomfast
 from dicomfast.bench.archive import Source, archive, sources
-from dicomfast.bench.core import Config, Row, have
+from dicomfast.bench.core import Config, Row, have, side_by_side, sustained
 
 TAGS = [
     "PatientID",
@@ -769,8 +769,41 @@ def run(cfg: Config) -> list[Row]:
                     note=f"wall-time speed-up {t1 / tn:.2f}x; {cpu1 / cpun * threads:.2f}x with {s_threads} all busy",
                 )
             )
+        if threads > 1:
+            rows += _ceiling_rows(root, n, threads, max(2, reps), work)
         rows += _rss_rows(root, n, cfg)
     return rows
+
+
+def _ceiling_rows(root: Path, n: int, threads: int, k: int, work: str) -> list[Row]:
+    """The machine's ceiling for the scan: one scan thread in each of ``threads`` processes at once.
+
+    Each process scans the whole archive ``k`` times (sustained, the page cache shared); against it,
+    ``threads`` threads in this process, sustained too. Independent processes share nothing but the machine
+    (cores, caches, the kernel's locks, the other guests of a VM): what the threads of one scan can hope to
+    reach.
+    """
+    side = side_by_side(lambda: df_table(root, 1), threads, k)
+    if side is None:
+        return []
+    ours = sustained(lambda: df_table(root, threads), k)
+    one = sustained(lambda: df_table(root, 1), k)
+    return [
+        Row(
+            "scan",
+            f"{work}, dicomfast {threads} threads vs {threads} processes of 1 thread at once",
+            f"{threads} processes x 1 thread",
+            "files/s",
+            n / side,
+            n / ours,
+            True,
+            n,
+            note=(
+                f"sustained; the {threads} processes together scan {one / side:.2f}x as fast as one thread, "
+                f"the {threads} threads {one / ours:.2f}x: the most the machine gives independent jobs"
+            ),
+        )
+    ]
 
 
 def linked_copies(root: Path, times: int, dest: Path) -> int:

@@ -87,6 +87,12 @@ def test_bench_quick_scan_report(tmp_path: Path, capsys: pytest.CaptureFixture[s
         vs_one = next(r for r in rows if r["peer"] == "dicomfast 1 thread" and r["unit"] == "files/s")
         assert "1 thread: " in vs_one["note"]
         assert "MB read from storage in" in vs_one["note"]
+    if (os.cpu_count() or 1) > 1:
+        # The machine's ceiling: one thread in each of as many processes as cores, at once.
+        ceiling = [r for r in rows if r["peer"].endswith("processes x 1 thread")]
+        assert len(ceiling) == 1
+        assert ceiling[0]["peer_value"] > 0
+        assert ceiling[0]["ours"] > 0
     rss = [r for r in rows if r["unit"] == "MB"]
     assert rss
     assert all(r["ours"] > 0 and r["peer_value"] > 0 for r in rss)
