@@ -370,24 +370,25 @@ fn read_more(file: &std::fs::File, buf: &mut Vec<u8>, n: usize) -> std::io::Resu
 ///
 /// A file the walk found in a directory was a regular file then (its type came with the listing), so
 /// its size is not asked for with `fstat` (a third of the cost of opening it): the first page is read, and
-/// when it fills, the size is where the end is (`lseek`, one cheap call). Anything else (a file named by the
-/// caller, or one whose size and first read disagree, as a device would) is checked with `fstat`, and
-/// only a regular file is read.
+/// the size is where the end is (`lseek`, one cheap call). Anything else (a file named by the caller, one
+/// that cannot be read or sought in, or one whose size and first read disagree, as a device would) is
+/// checked with `fstat`, and only a regular file is read.
 fn first_read(entry: &Entry, file: &std::fs::File) -> std::result::Result<(u64, Vec<u8>), (Option<u64>, String)> {
     use std::os::fd::AsRawFd;
     if entry.dir.is_some() {
         // One read (a short one is not taken for the end of the file: the size says where that is, and the
         // caller reads on up to it).
+        // (A read that fails, as on something the file was replaced by since the walk, a directory or a FIFO,
+        // is looked at by the check below, which says what it is.)
         let mut buf = spare_buffer(FIRST_READ);
-        if let Err(e) = pread_into(file, &mut buf, FIRST_READ) {
-            return Err((None, walk::io_error_text(&e)));
-        }
-        // SAFETY: `file` is an open descriptor for the duration of the call; lseek reads no memory.
-        let end = unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_END) };
-        if let Ok(end) = u64::try_from(end)
-            && end >= buf.len() as u64
-        {
-            return Ok((end, buf));
+        if pread_into(file, &mut buf, FIRST_READ).is_ok() {
+            // SAFETY: `file` is an open descriptor for the duration of the call; lseek reads no memory.
+            let end = unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_END) };
+            if let Ok(end) = u64::try_from(end)
+                && end >= buf.len() as u64
+            {
+                return Ok((end, buf));
+            }
         }
     }
     let len = match file.metadata() {
@@ -1214,6 +1215,47 @@ mod tests {
             }
         }
         assert!(checked > 9000, "{checked}");
+    }
+
+    #[test]
+    fn walked_files_that_change_before_they_are_read() {
+        // The walk lists regular files, which are read without fstat (first_read); one replaced by a
+        // directory, a FIFO, a larger or an empty file before it is read still gets its row, its error or its
+        // size as it is then, and never blocks.
+        let dir = std::env::temp_dir().join(format!("dicomfast-scan-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dicomfast/data/sample_ct.dcm");
+        let sample = std::fs::read(sample).expect("sample");
+        for name in ["a_dir.dcm", "b_fifo.dcm", "c_grown.dcm", "d_empty.dcm"] {
+            std::fs::write(dir.join(name), &sample[..200]).expect("write");
+        }
+        let walk = WalkOptions {
+            recursive: true,
+            ..WalkOptions::default()
+        };
+        let entries: Vec<Entry> = Walker::new(vec![dir.clone()], walk).collect();
+        assert_eq!(entries.len(), 4);
+        assert!(entries.iter().all(|e| e.error.is_none() && e.dir.is_some()));
+        std::fs::remove_file(dir.join("a_dir.dcm")).expect("rm");
+        std::fs::create_dir(dir.join("a_dir.dcm")).expect("mkdir");
+        std::fs::remove_file(dir.join("b_fifo.dcm")).expect("rm");
+        let fifo = std::ffi::CString::new(dir.join("b_fifo.dcm").into_os_string().into_encoded_bytes()).expect("c");
+        // SAFETY: a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::fs::write(dir.join("c_grown.dcm"), &sample).expect("write");
+        std::fs::write(dir.join("d_empty.dcm"), b"").expect("write");
+        let plan = Plan::new(vec![parse_spec("Rows", None).expect("spec")], false, false);
+        let out: Vec<FileOutcome> = entries.iter().map(|e| read_entry(e, &plan.read)).collect();
+        let err = |o: &FileOutcome| o.parsed.as_ref().err().cloned().unwrap_or_default();
+        assert!(err(&out[0]).starts_with("IsADirectoryError"), "{}", err(&out[0]));
+        assert!(err(&out[1]).contains("Not a regular file"), "{}", err(&out[1]));
+        assert_eq!(out[2].size, Some(sample.len() as u64));
+        let grown = out[2].parsed.as_ref().expect("the whole file, read as it is now");
+        assert!(grown.dataset.get(Tag(0x0028, 0x0010)).is_some());
+        assert_eq!(out[3].size, Some(0));
+        assert!(err(&out[3]).starts_with("InvalidDicomError"), "{}", err(&out[3]));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
