@@ -187,6 +187,12 @@ pub struct Parser<'a> {
     abort: bool,
 }
 
+/// The tag of the little endian element header starting `h` (at least 4 bytes; PS3.5 §7.1.2).
+#[inline]
+fn le_tag(h: &[u8]) -> Tag {
+    Tag(u16::from_le_bytes([h[0], h[1]]), u16::from_le_bytes([h[2], h[3]]))
+}
+
 fn is_vr_letter(b: u8) -> bool {
     (0x41..=0x5A).contains(&b)
 }
@@ -548,7 +554,7 @@ impl<'a> Parser<'a> {
         }
         let value_offset = pos + header_len;
         let end = value_offset.checked_add(length as usize).filter(|&e| e <= limit)?;
-        let tag = Tag(u16::from_le_bytes([h[0], h[1]]), u16::from_le_bytes([h[2], h[3]]));
+        let tag = le_tag(h);
         Some((
             Element {
                 tag,
@@ -575,7 +581,7 @@ impl<'a> Parser<'a> {
         let (set, _) = self.wanted.as_ref()?;
         let want = *set.get(self.wanted_at)?;
         let h = self.buf.get(pos..pos.checked_add(4)?)?;
-        let key = u32::from(u16::from_le_bytes([h[0], h[1]])) << 16 | u32::from(u16::from_le_bytes([h[2], h[3]]));
+        let key = le_tag(h).to_u32();
         if key != want.to_u32()
             || key == 0
             || key >= 0xFFFE_0000
@@ -629,7 +635,7 @@ impl<'a> Parser<'a> {
             .filter(|&e| e <= limit)
             .and_then(|e| self.buf.get(pos..e))
         {
-            let key = u32::from(u16::from_le_bytes([h[0], h[1]])) << 16 | u32::from(u16::from_le_bytes([h[2], h[3]]));
+            let key = le_tag(h).to_u32();
             if key <= lo || key >= hi || !is_vr_letter(h[4]) || !is_vr_letter(h[5]) {
                 break;
             }

@@ -614,29 +614,34 @@ fn zero_bytes(x: u64, b: u8) -> u64 {
     y.wrapping_sub(splat(1)) & !y & splat(0x80)
 }
 
+/// The words of `bytes`, eight bytes each (the last bytes, fewer than eight, are the iterator's remainder).
+fn words(bytes: &[u8]) -> std::slice::ChunksExact<'_, u8> {
+    bytes.chunks_exact(8)
+}
+
+/// One word of [`words`].
+fn word(w: &[u8]) -> u64 {
+    u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
+}
+
 /// Whether `bytes` holds `b`, eight bytes a step: the values a header scan meets are a few dozen bytes,
 /// where the general search's setup costs more than the search.
 fn contains_byte(bytes: &[u8], b: u8) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let x = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        if zero_bytes(x, b) != 0 {
-            return true;
-        }
+    let mut ws = words(bytes);
+    if ws.any(|w| zero_bytes(word(w), b) != 0) {
+        return true;
     }
-    words.remainder().contains(&b)
+    ws.remainder().contains(&b)
 }
 
 /// `bytes` as text when they are ASCII without ESC (so every character set reads them as they are,
 /// PS3.5 §6.1.2.5), checked in one pass eight bytes a step.
 fn ascii_text(bytes: &[u8]) -> Option<&str> {
-    let mut words = bytes.chunks_exact(8);
-    let mut bad = 0u64;
-    for w in &mut words {
-        let x = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        bad |= x | zero_bytes(x, 0x1B);
-    }
-    if bad & splat(0x80) != 0 || words.remainder().iter().any(|&c| c >= 0x80 || c == 0x1B) {
+    let mut ws = words(bytes);
+    let bad = ws
+        .by_ref()
+        .fold(0u64, |bad, w| bad | word(w) | zero_bytes(word(w), 0x1B));
+    if bad & splat(0x80) != 0 || ws.remainder().iter().any(|&c| c >= 0x80 || c == 0x1B) {
         return None;
     }
     // SAFETY: every byte is below 0x80 (checked above), and ASCII is valid UTF-8.
