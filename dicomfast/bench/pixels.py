@@ -82,7 +82,10 @@ def select_files(
         for _, p, data in groups["native"][:max_files]:
             ds = dicomfast.dcmread(data)
             if int(ds.BitsAllocated) in (8, 16):
-                ds.compress("DeflatedImageFrameCompression")
+                try:
+                    ds.compress("DeflatedImageFrameCompression")
+                except (dicomfast.DicomError, ValueError):
+                    continue  # a layout the encoder takes only once converted (planar, YBR_FULL_422)
                 buf = io.BytesIO()
                 dicomfast.dcmwrite(buf, ds)
                 groups["deflate"].append((ds.pixel_array.size, p.with_suffix(".deflated.dcm"), buf.getvalue()))

@@ -7,6 +7,7 @@
 //! - [`pixel`]: frame layout, encapsulation, native unpacking and codecs.
 //! - [`write`]: the data set encoder (any uncompressed transfer syntax, verbatim copies when unchanged).
 //! - [`spare`]: per-thread spares of emptied vectors (read buffers, element lists).
+//! - [`team`]: a parallel loop in which the calling thread works too (short multi-frame calls).
 //! - `py` (feature `python`): the only module that uses pyo3.
 
 pub mod dictionary;
@@ -15,6 +16,7 @@ pub mod parse;
 pub mod pixel;
 pub mod scan;
 pub mod spare;
+pub mod team;
 pub mod value;
 pub mod write;
 

@@ -53,3 +53,37 @@ def test_same_output_on_any_number_of_threads(name: str) -> None:
         if ds.num_frames > 1:
             for i in range(ds.num_frames):
                 assert (dicomfast.pixel_array(ds, index=i, threads=threads) == want[i]).all()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, None])
+def test_the_first_bad_frame_is_the_one_named(threads: int | None) -> None:
+    # Frames decode on the calling thread and pool threads that take them in turn; whichever thread meets
+    # a bad frame, the error names the lowest bad frame, every time (frames 3 and 6 of 8 are cut short).
+    import io
+
+    import numpy as np
+
+    from dicomfast import _native
+    from dicomfast.codec import encapsulate
+
+    ds = dicomfast.dcmread(get_testdata_file("emri_small_RLE.dcm"))
+    n, rows, cols = 8, 512, 512  # 4 MB of output: worth more than one thread
+    arr = (np.arange(n * rows * cols, dtype=np.uint32) * 2654435761 >> 20).astype(np.uint16) & 0x0FFF
+    frames = [
+        bytes(f)
+        for f in _native.encode_frames(
+            arr.tobytes(), rows, cols, 1, 16, 12, 0, "MONOCHROME2", n, "1.2.840.10008.1.2.5", 1
+        )
+    ]
+    for k in (3, 6):
+        frames[k] = frames[k][:64] + b"\xff" * 8
+    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, cols, n
+    ds.PixelData = encapsulate(frames)[0]
+    buf = io.BytesIO()
+    dicomfast.dcmwrite(buf, ds)
+    bad = dicomfast.dcmread(buf.getvalue())
+    for _ in range(20):
+        with pytest.raises(dicomfast.DecodeError, match=r"^Frame 3 \(1\.2\.840\.10008\.1\.2\.5\)"):
+            dicomfast.pixel_array(bad, threads=threads)
+    # the good frames still decode one by one, and the threads are still there for the next call
+    assert (dicomfast.pixel_array(bad, index=5, threads=threads) == arr.reshape(n, rows, cols)[5]).all()

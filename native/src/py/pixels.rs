@@ -167,15 +167,26 @@ fn pixel_info<'a>(buf: &[u8], chain: &[&'a Dataset], be: bool) -> crate::Result<
     Ok((info, el))
 }
 
-/// Runs `f` over the frames `which` and their `frame_len`-byte slots of `out`: in parallel when there are
-/// several and parallel steps are allowed; on this thread otherwise (one frame needs no hand-off to a
-/// pool thread; the codec still splits the frame itself where it can).
-fn for_each_frame<F>(out: &mut [u8], frame_len: usize, which: &[usize], f: F) -> crate::Result<()>
+/// Runs `f` over the frames `which` and their `frame_len`-byte slots of `out`: on `threads` threads, the
+/// calling thread one of them, when there are several frames and parallel steps are allowed; on this thread
+/// otherwise (one frame needs no hand-off to a pool thread; the codec still splits the frame itself where it
+/// can).
+fn for_each_frame<F>(
+    out: &mut [u8],
+    frame_len: usize,
+    which: &[usize],
+    threads: Option<usize>,
+    f: F,
+) -> crate::Result<()>
 where
     F: Fn((&mut [u8], &usize)) -> crate::Result<()> + Sync + Send,
 {
     if which.len() > 1 && pixel::parallel::allowed() {
-        out.par_chunks_mut(frame_len).zip(which.par_iter()).try_for_each(f)
+        let slots: Vec<std::sync::Mutex<&mut [u8]>> = out.chunks_mut(frame_len).map(std::sync::Mutex::new).collect();
+        super::pool::try_for_each(threads, which.len(), |k| {
+            let mut slot = slots[k].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            f((&mut slot, &which[k]))
+        })?
     } else {
         out.chunks_mut(frame_len).zip(which.iter()).try_for_each(f)
     }
@@ -188,6 +199,7 @@ fn decode_into(
     info: &PixelInfo,
     which: &[usize],
     raw: bool,
+    threads: Option<usize>,
     out: &mut [u8],
 ) -> crate::Result<()> {
     let buf = root.bytes();
@@ -258,7 +270,7 @@ fn decode_into(
                 };
                 if converted { Ok(()) } else { post(i, chunk, false, pi) }
             };
-            for_each_frame(out, frame_len, which, one)
+            for_each_frame(out, frame_len, which, threads, one)
         }
         Body::Primitive => {
             let data = buf.get(el.value_range()).unwrap_or_default();
@@ -284,7 +296,7 @@ fn decode_into(
                 ));
             }
             let be = root.encoding.big_endian && el.vr != crate::dictionary::VR::OB;
-            for_each_frame(out, frame_len, which, |(chunk, &i)| {
+            for_each_frame(out, frame_len, which, threads, |(chunk, &i)| {
                 pixel::decode_native_frame(data, info, i, be, chunk)?;
                 post(i, chunk, true, &info.photometric)
             })
@@ -466,7 +478,13 @@ pub fn decode_pixels<'py>(
         // touches until this function returns (the GIL is not needed for the write).
         #[allow(unsafe_code)]
         let out = unsafe { std::slice::from_raw_parts_mut(ptr_addr as *mut u8, total) };
-        super::pool::run(threads, || decode_into(&root, el, &info, &which, raw, out))?
+        if which.len() > 1 {
+            // Frames spread over the threads, this one among them.
+            decode_into(&root, el, &info, &which, raw, threads, out)
+        } else {
+            // One frame: the codec splits it over the pool's threads where it can.
+            super::pool::run(threads, || decode_into(&root, el, &info, &which, raw, threads, out))?
+        }
     });
     result.map_err(|e| to_py(py, e))?;
     arr.call_method1("reshape", (shape(&info, frames_dim),))
@@ -530,13 +548,14 @@ pub fn encode_frames(
             return data.chunks(frame_len).map(|f| encode(f, &info)).collect();
         }
         // Frames are independent codestreams (PS3.5 §A.4: one frame per fragment sequence item), encoded
-        // one per rayon task and collected in frame order.
-        let run = || {
-            data.par_chunks(frame_len)
-                .map(|f| encode(f, &info))
-                .collect::<crate::Result<Vec<_>>>()
-        };
-        super::pool::run(threads, run)?
+        // on the threads (this one among them) and kept in frame order.
+        let slots: Vec<std::sync::OnceLock<Vec<u8>>> = (0..n).map(|_| std::sync::OnceLock::new()).collect();
+        super::pool::try_for_each(threads, n, |i| {
+            let frame = &data[i * frame_len..(i + 1) * frame_len];
+            let _ = slots[i].set(encode(frame, &info)?);
+            Ok::<(), Error>(())
+        })??;
+        Ok(slots.into_iter().map(|s| s.into_inner().unwrap_or_default()).collect())
     });
     let frames = result.map_err(|e| to_py(py, e))?;
     codestreams_to_bytes(py, &frames, threads)
@@ -577,8 +596,14 @@ fn codestreams_to_bytes(
     if threads == Some(1) || frames.len() < 2 {
         frames.iter().zip(&dst).for_each(fill);
     } else {
-        py.detach(|| super::pool::run(threads, || frames.par_iter().zip(&dst).for_each(fill)))
-            .map_err(|e| to_py(py, e))?;
+        py.detach(|| {
+            super::pool::try_for_each(threads, frames.len(), |i| {
+                fill((&frames[i], &dst[i]));
+                Ok::<(), std::convert::Infallible>(())
+            })
+        })
+        .map_err(|e| to_py(py, e))?
+        .unwrap_or_else(|never| match never {});
     }
     Ok(out)
 }

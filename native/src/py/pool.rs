@@ -53,39 +53,75 @@ fn local_pool(pid: u32, threads: usize) -> Result<Arc<ThreadPool>> {
     })
 }
 
-/// Runs `f` on `threads` threads (`None`: all cores), on a pool that works in this process; `Some(1)` runs
-/// it on the calling thread with the pixel code's parallel steps off ([`crate::pixel::parallel::serial`]).
-///
-/// # Errors
-/// When threads cannot be started.
-pub fn run<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
+/// Where the threads of a call come from.
+enum Target {
+    /// The calling thread alone.
+    Caller,
+    /// rayon's global pool (or the pool the caller is a thread of).
+    Global,
+    Pool(Arc<ThreadPool>),
+}
+
+/// The pool that `threads` (`None`: all cores) means in this process.
+fn target(threads: Option<usize>) -> Result<Target> {
     let pid = std::process::id();
     if threads == Some(1) {
-        // One thread is this one: no pool thread to wake and hand the work to.
-        return Ok(crate::pixel::parallel::serial(f));
+        return Ok(Target::Caller);
     }
     if let Some(t) = threads.filter(|&t| t > 0) {
-        return Ok(local_pool(pid, t)?.install(f));
+        return Ok(Target::Pool(local_pool(pid, t)?));
     }
     let owner = match GLOBAL_OWNER.compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => pid,
         Err(current) => current,
     };
     if owner == pid {
-        return Ok(f());
+        return Ok(Target::Global);
     }
     // A child forked after the parent used the global pool.
-    let pool = {
-        let mut slot = CHILD_POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match slot.as_ref() {
-            Some((p, pool)) if *p == pid => pool.clone(),
-            _ => {
-                let n = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-                let pool = Arc::new(build(n)?);
-                *slot = Some((pid, pool.clone()));
-                pool
-            }
+    let mut slot = CHILD_POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match slot.as_ref() {
+        Some((p, pool)) if *p == pid => Ok(Target::Pool(pool.clone())),
+        _ => {
+            let n = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            let pool = Arc::new(build(n)?);
+            *slot = Some((pid, pool.clone()));
+            Ok(Target::Pool(pool))
         }
-    };
-    Ok(pool.install(f))
+    }
+}
+
+/// Runs `work(i)` for each `i` in `0..n` on `threads` threads (`None`: all cores), the calling thread one
+/// of them ([`crate::team`]: a short call does not wait for a pool thread to wake before it starts, nor
+/// for one that wakes after the work is done). Each item runs in [`crate::pixel::parallel::serial`]: the
+/// items are the parallel step. Returns the error of the lowest failing index.
+///
+/// # Errors
+/// When threads cannot be started (outer), or the first error of `work` (inner).
+pub fn try_for_each<E: Send>(
+    threads: Option<usize>,
+    n: usize,
+    work: impl Fn(usize) -> std::result::Result<(), E> + Sync,
+) -> Result<std::result::Result<(), E>> {
+    use crate::pixel::parallel::serial;
+    let work = |i: usize| serial(|| work(i));
+    Ok(match target(threads)? {
+        Target::Caller => (0..n).try_for_each(work),
+        Target::Global => crate::team::try_for_each(n, rayon::current_num_threads() - 1, &|j| rayon::spawn(j), &work),
+        Target::Pool(p) => crate::team::try_for_each(n, p.current_num_threads() - 1, &|j| p.spawn(j), &work),
+    })
+}
+
+/// Runs `f` on `threads` threads (`None`: all cores), on a pool that works in this process; `Some(1)` runs
+/// it on the calling thread with the pixel code's parallel steps off ([`crate::pixel::parallel::serial`]).
+///
+/// # Errors
+/// When threads cannot be started.
+pub fn run<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
+    Ok(match target(threads)? {
+        // One thread is this one: no pool thread to wake and hand the work to.
+        Target::Caller => crate::pixel::parallel::serial(f),
+        Target::Global => f(),
+        Target::Pool(p) => p.install(f),
+    })
 }
