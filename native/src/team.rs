@@ -6,11 +6,16 @@
 //! VM whose idle virtual CPUs are descheduled a wake-up takes from 50 us to milliseconds, which is the whole
 //! of a 5 ms multi-frame RLE encode. Here the caller starts at once, a helper joins when its thread runs,
 //! and at the end the caller waits only for helpers that are inside an item (spinning, then blocking).
+//!
+//! A helper that took part in a loop lingers a little after it, spinning, and joins the next loop opened
+//! in the meantime without waiting for a wake-up (as OpenMP runtimes keep their threads spinning for a
+//! while after a parallel region: a decode loop over many small files then keeps its helper). The
+//! threads of a loop never exceed the caller's count: a loop has as many helper seats as it spawned jobs.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 /// A job handed to a pool thread.
@@ -23,12 +28,23 @@ const CLOSED: usize = 1 << (usize::BITS - 1);
 /// items' time, without paying for a blocked thread's wake-up when they finish sooner.
 const SPIN: Duration = Duration::from_micros(300);
 
+/// How long a helper spins after a loop, ready to join the next one.
+const LINGER: Duration = Duration::from_micros(1000);
+
 type Work = dyn Fn(usize) + Sync;
+
+/// The loop opened last, for lingering helpers; [`OPENED`] counts the loops opened, so that a helper
+/// polls one atomic while it spins. Locked with `try_lock` only: no thread ever blocks on it, also in a
+/// child forked while another thread held it.
+static LOBBY: Mutex<Option<Weak<Shared>>> = Mutex::new(None);
+static OPENED: AtomicUsize = AtomicUsize::new(0);
 
 /// What the caller and its helpers share.
 struct Shared {
     /// The next index to take.
     next: AtomicUsize,
+    /// Helper seats left: the spawned jobs and lingering helpers that may still join.
+    seats: AtomicUsize,
     n: usize,
     /// [`CLOSED`] and the number of helpers inside the loop.
     state: AtomicUsize,
@@ -69,11 +85,19 @@ impl Shared {
         }
     }
 
-    /// A helper job: joins the loop unless the caller has finished it already.
-    fn help(&self) {
+    /// A helper: joins the loop unless the caller has finished it already or its seats are taken;
+    /// returns whether it joined.
+    fn help(&self) -> bool {
+        if self
+            .seats
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| s.checked_sub(1))
+            .is_err()
+        {
+            return false;
+        }
         if self.state.fetch_add(1, Ordering::AcqRel) & CLOSED != 0 {
             self.leave();
-            return;
+            return false;
         }
         // SAFETY: the loop was open when this helper joined, and the caller does not return (nor drop the
         // closure) until every helper that joined has left.
@@ -87,6 +111,7 @@ impl Shared {
                 .get_or_insert(p);
         }
         self.leave();
+        true
     }
 
     /// Closes the loop and waits for the helpers inside it.
@@ -103,6 +128,40 @@ impl Shared {
             }
             std::thread::yield_now();
         }
+    }
+}
+
+/// A spawned helper job: helps `shared`, then, if it did, lingers for [`LINGER`] after each loop it helps,
+/// joining the loops opened meanwhile.
+fn helper_job(shared: &Arc<Shared>) {
+    if !shared.help() {
+        return;
+    }
+    let mut seen = OPENED.load(Ordering::Acquire);
+    let mut since = Instant::now();
+    loop {
+        // (looked at before the clock: a helper descheduled past its time still sees a loop opened since)
+        let now = OPENED.load(Ordering::Acquire);
+        if now != seen {
+            seen = now;
+            let open = LOBBY.try_lock().ok().and_then(|l| l.as_ref().and_then(Weak::upgrade));
+            if open.is_some_and(|s| s.help()) {
+                since = Instant::now();
+            }
+            continue;
+        }
+        if since.elapsed() >= LINGER {
+            break;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Shows a newly opened loop to lingering helpers (skipped while another thread posts one).
+fn post(shared: &Arc<Shared>) {
+    if let Ok(mut l) = LOBBY.try_lock() {
+        *l = Some(Arc::downgrade(shared));
+        OPENED.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -131,6 +190,7 @@ pub fn for_each(n: usize, helpers: usize, spawn: &dyn Fn(Job), work: &(dyn Fn(us
     let work_ptr: *const Work = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), &'static Work>(work) };
     let shared = Arc::new(Shared {
         next: AtomicUsize::new(0),
+        seats: AtomicUsize::new(helpers),
         n,
         state: AtomicUsize::new(0),
         work: work_ptr,
@@ -140,9 +200,10 @@ pub fn for_each(n: usize, helpers: usize, spawn: &dyn Fn(Job), work: &(dyn Fn(us
     });
     {
         let _close = CloseOnDrop(&shared);
+        post(&shared);
         for _ in 0..helpers {
             let s = Arc::clone(&shared);
-            spawn(Box::new(move || s.help()));
+            spawn(Box::new(move || helper_job(&s)));
         }
         let stop_on_panic = || shared.next.store(n, Ordering::Relaxed);
         if let Err(p) = catch_unwind(AssertUnwindSafe(|| shared.take_all(work))) {
@@ -237,6 +298,49 @@ mod tests {
             }
         });
         assert!(elsewhere.load(Ordering::Relaxed) > 0);
+    }
+
+    /// The threads other than the caller's that ran items of a loop of `n` items of `item` each.
+    fn others(n: usize, helpers: usize, spawn: &dyn Fn(Job), item: Duration) -> Vec<std::thread::ThreadId> {
+        let caller = std::thread::current().id();
+        let seen = Mutex::new(Vec::new());
+        for_each(n, helpers, spawn, &|_| {
+            std::thread::sleep(item);
+            let me = std::thread::current().id();
+            let mut s = seen.lock().unwrap();
+            if me != caller && !s.contains(&me) {
+                s.push(me);
+            }
+        });
+        seen.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_helper_lingers_and_joins_the_next_loop() {
+        let p = pool(2);
+        let spawn = |j: Job| p.spawn(j);
+        let never = |_: Job| {};
+        // The second loop's own helper job never runs: only the first loop's helper, lingering, can help.
+        // (A scheduler that keeps the helper off the CPU for the whole linger time makes one try miss.)
+        let joined = (0..5).any(|_| {
+            !others(50, 1, &spawn, Duration::from_millis(1)).is_empty()
+                && !others(50, 1, &never, Duration::from_micros(200)).is_empty()
+        });
+        assert!(
+            joined,
+            "a helper of the previous loop should join a loop opened within its linger time"
+        );
+    }
+
+    #[test]
+    fn lingering_helpers_never_exceed_the_seats() {
+        let p = pool(4);
+        let spawn = |j: Job| p.spawn(j);
+        for _ in 0..5 {
+            others(40, 3, &spawn, Duration::from_micros(500));
+            // three helpers linger; a loop with one seat takes one of them at most
+            assert!(others(40, 1, &spawn, Duration::from_micros(300)).len() <= 1);
+        }
     }
 
     #[test]

@@ -75,12 +75,14 @@ impl Cost {
 }
 
 /// Whether decoding `out_bytes` of pixel data is worth spreading over pool threads, by the estimated
-/// work: waking a sleeping pool thread costs 50-100 us on this project's VM (about 1 ms after a long
-/// idle), so a split must leave each thread well more than that. Work below it runs in [`serial`].
+/// work. Frames are shared with helpers that join when they start ([`crate::team`]): the caller pays only
+/// for posting them (a few us), a helper that wakes late simply takes fewer frames, and one that lingers
+/// after the previous call joins at once. Below 150 us of work even a prompt helper (a wake-up is 50-100 us
+/// on this project's VM) has little left to take: such work runs in [`serial`].
 #[must_use]
 pub fn worth_splitting(out_bytes: usize, cost: Cost) -> bool {
     /// The least estimated work, in ns, that goes to more than one thread.
-    const MIN_SPLIT_NS: usize = 500_000;
+    const MIN_SPLIT_NS: usize = 150_000;
     let ns = match cost {
         Cost::Copy => out_bytes / 4,
         Cost::Entropy => out_bytes.saturating_mul(2),
@@ -111,14 +113,14 @@ mod tests {
     #[test]
     fn small_work_stays_on_one_thread() {
         use crate::pixel::codec as c;
-        // two RLE frames of 0.5 MB decode in ~0.15 ms on one core: not worth a wake-up
+        // two RLE frames of 0.5 MB decode in ~0.2 ms on one core: worth a helper; 256 kB are not
         let rle = Cost::of(c::RLE_LOSSLESS, true, 16);
         assert_eq!(rle, Cost::Copy);
-        assert!(!worth_splitting(1 << 20, rle));
-        assert!(worth_splitting(4 << 20, rle));
-        // the same 1 MB through a JPEG decoder is ~2 ms of work; a 64 x 64 J2K frame is not
+        assert!(!worth_splitting(256 << 10, rle));
+        assert!(worth_splitting(1 << 20, rle));
+        // the same 1 MB through a JPEG decoder is ~2 ms of work; a 64 x 32 J2K frame is not
         assert!(worth_splitting(1 << 20, Cost::of(c::JPEG_EXTENDED_12BIT, true, 16)));
-        assert!(!worth_splitting(8 << 10, Cost::of(c::JPEG_2000_LOSSLESS, true, 16)));
+        assert!(!worth_splitting(4 << 10, Cost::of(c::JPEG_2000_LOSSLESS, true, 16)));
         assert!(worth_splitting(512 << 10, Cost::of(c::HTJ2K, true, 16)));
         assert_eq!(Cost::of("1.2.840.10008.1.2.1", false, 1), Cost::Entropy);
         assert_eq!(Cost::of("1.2.840.10008.1.2.1", false, 16), Cost::Copy);
