@@ -137,3 +137,19 @@ def test_pixels_suite_reports_the_machine_ceiling_for_multi_frame_files() -> Non
     assert ceiling[0].peer_value > 0
     assert ceiling[0].ours > 0
     assert "as fast as one thread" in ceiling[0].note
+
+
+def test_bench_quick_write_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A multi-frame input gets the 1-thread vs all-threads rows: best single call and steady state.
+    files = [get_testdata_file(n) for n in ("emri_small.dcm", "CT_small.dcm")]
+    out = tmp_path / "bench" / "result.json"
+    assert cli.main(["bench", *files, "--quick", "--suite", "write", "--repeat", "1", "--json", str(out)]) == 0
+    assert "## write" in capsys.readouterr().out
+    rows = [r for r in json.loads(out.read_text())["rows"] if r["suite"] == "write"]
+    works = {r["work"] for r in rows}
+    for codec in ("RLELossless", "JPEGLSLossless", "JPEG2000Lossless"):
+        assert f"{codec}: encode multi-frame, all threads vs 1 thread" in works
+        steady = [r for r in rows if r["work"] == f"{codec}: encode multi-frame, all threads vs 1 thread, steady state"]
+        assert len(steady) == 1
+        assert steady[0]["ours"] > 0
+        assert steady[0]["peer_value"] > 0
