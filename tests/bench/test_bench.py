@@ -153,3 +153,27 @@ def test_bench_quick_write_report(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert len(steady) == 1
         assert steady[0]["ours"] > 0
         assert steady[0]["peer_value"] > 0
+
+
+def test_pixels_suite_alternates_one_thread_and_all_threads_on_multi_frame_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The 1-thread and all-threads decodes of a multi-frame file are timed in turn, three rounds, so
+    # that a machine whose speed drifts weighs on both alike.
+    import functools
+
+    from dicomfast.bench import pixels
+
+    calls: list[object] = []
+
+    def fake_measure(fn: object, repeat: int, warmup: int = 1, min_time: float = 0.0) -> float:
+        # dicomfast's decodes are partials of pixel_array (threads=1, or no threads: all of them)
+        calls.append(fn.keywords.get("threads") if isinstance(fn, functools.partial) else "peer")
+        return 0.01
+
+    monkeypatch.setattr(pixels, "measure", fake_measure)
+    monkeypatch.setattr(pixels, "side_by_side", lambda *a, **k: None)
+    multi = Path(get_testdata_file("emri_small_RLE.dcm"))
+    pixels.measure_codecs([multi], 1, 1, codecs=["RLE"])
+    ours = [c for c in calls if c != "peer"]
+    assert ours[:6] == [1, None, 1, None, 1, None]
