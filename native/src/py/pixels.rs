@@ -542,13 +542,9 @@ pub fn encode_frames(
                 data.len()
             )));
         }
-        if threads == Some(1) {
-            // One thread: this one, frame after frame (no pool to start; the codecs see no rayon pool and
-            // start no threads of their own either).
-            return data.chunks(frame_len).map(|f| encode(f, &info)).collect();
-        }
         // Frames are independent codestreams (PS3.5 §A.4: one frame per fragment sequence item), encoded
-        // on the threads (this one among them) and kept in frame order.
+        // on the threads (this one among them; with one thread, this one alone, and the codecs start no
+        // threads of their own) and kept in frame order.
         let slots: Vec<std::sync::OnceLock<Vec<u8>>> = (0..n).map(|_| std::sync::OnceLock::new()).collect();
         super::pool::try_for_each(threads, n, |i| {
             let frame = &data[i * frame_len..(i + 1) * frame_len];
@@ -596,14 +592,8 @@ fn codestreams_to_bytes(
     if threads == Some(1) || frames.len() < 2 {
         frames.iter().zip(&dst).for_each(fill);
     } else {
-        py.detach(|| {
-            super::pool::try_for_each(threads, frames.len(), |i| {
-                fill((&frames[i], &dst[i]));
-                Ok::<(), std::convert::Infallible>(())
-            })
-        })
-        .map_err(|e| to_py(py, e))?
-        .unwrap_or_else(|never| match never {});
+        py.detach(|| super::pool::for_each(threads, frames.len(), |i| fill((&frames[i], &dst[i]))))
+            .map_err(|e| to_py(py, e))?;
     }
     Ok(out)
 }

@@ -112,6 +112,19 @@ pub fn try_for_each<E: Send>(
     })
 }
 
+/// [`try_for_each`] for work that cannot fail.
+///
+/// # Errors
+/// When threads cannot be started.
+pub fn for_each(threads: Option<usize>, n: usize, work: impl Fn(usize) + Sync) -> Result<()> {
+    try_for_each(threads, n, |i| {
+        work(i);
+        Ok::<(), std::convert::Infallible>(())
+    })?
+    .unwrap_or_else(|never| match never {});
+    Ok(())
+}
+
 /// Runs `f` on `threads` threads (`None`: all cores), on a pool that works in this process; `Some(1)` runs
 /// it on the calling thread with the pixel code's parallel steps off ([`crate::pixel::parallel::serial`]).
 ///
