@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 
 job="${1:-demo}"
 PY="${PYTHON:-python3}"
-APT_BUILD=(cmake nasm g++ pkg-config)
-APT_TEST=(dcmtk orthanc clang libclang-rt-14-dev)
+APT_BUILD=(cmake nasm g++ clang pkg-config)
+APT_TEST=(dcmtk orthanc libclang-rt-14-dev)
 
 apt_install() {
     local missing=()
@@ -22,6 +22,13 @@ apt_install() {
 }
 
 build() {
+    # The C++ codecs (CharLS, libjxl) build with clang++ where it is installed: their decodes ran 1.11x
+    # (JPEG-LS) and 1.02x (JPEG XL) as fast as with g++ 12 on this machine, side by side. The C codecs
+    # (libjpeg-turbo, OpenJPEG) stay with the default cc: J2K lossy decodes ran 0.94x as fast with clang.
+    # An explicit CXX wins; cargo test and clippy below see the same setting.
+    if [ -z "${CXX:-}" ] && command -v clang++ >/dev/null 2>&1; then
+        export CXX=clang++
+    fi
     # One release build of the extension, installed editable so the tests import this checkout.
     echo "== building dicomfast (release)"
     "$PY" -m pip install -q --disable-pip-version-check -e "$@"

@@ -14,7 +14,7 @@
 use std::process::Command;
 
 fn main() {
-    for var in ["DICOMFAST_NO_LIBJXL", "DICOMFAST_SYSTEM_LIBJXL", "PKG_CONFIG_PATH"] {
+    for var in ["DICOMFAST_NO_LIBJXL", "DICOMFAST_SYSTEM_LIBJXL", "PKG_CONFIG_PATH", "CC", "CXX"] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     let linked = if flag("DICOMFAST_NO_LIBJXL") {
@@ -29,11 +29,43 @@ fn main() {
             "none"
         }
     } else {
+        match_c_compiler();
+        forget_other_compilers();
         // Emits the static link lines: jxl, jxl_cms, jxl_threads, hwy, brotli{dec,enc,common}, stdc++.
         jpegxl_src::build();
         "static"
     };
     println!("cargo::metadata=linked={linked}");
+}
+
+/// libjxl's CMakeLists refuses a C and a C++ compiler of different families, and `scripts/dev.sh` sets
+/// `CXX=clang++` alone (the C codecs stay with cc): with CXX naming a clang++ and no CC set, the C
+/// compiler of this build is the clang beside it (`clang++-14` gives `clang-14`).
+fn match_c_compiler() {
+    if std::env::var_os("CC").is_some() {
+        return;
+    }
+    let Ok(cxx) = std::env::var("CXX") else { return };
+    let Some(at) = cxx.rfind("clang++") else { return };
+    let cc = format!("{}clang{}", &cxx[..at], &cxx[at + "clang++".len()..]);
+    // SAFETY: a build script is one thread; nothing reads the environment concurrently.
+    unsafe { std::env::set_var("CC", cc) };
+}
+
+/// cmake keeps the compilers of its first configure in the build folder's cache and stops when they
+/// change ("Different C/C++ compilers set"): a build folder configured for other CC / CXX is removed.
+fn forget_other_compilers() {
+    let Some(out) = std::env::var_os("OUT_DIR").map(std::path::PathBuf::from) else { return };
+    let now = format!(
+        "CC={}\nCXX={}\n",
+        std::env::var("CC").unwrap_or_default(),
+        std::env::var("CXX").unwrap_or_default()
+    );
+    let stamp = out.join("compilers.txt");
+    if std::fs::read_to_string(&stamp).is_ok_and(|before| before != now) {
+        let _ = std::fs::remove_dir_all(out.join("build"));
+    }
+    let _ = std::fs::write(&stamp, now);
 }
 
 /// An environment variable set to anything but "0".
