@@ -182,6 +182,34 @@ def _pylibjpeg_rle_decode(data: bytes) -> Callable[[], list[np.ndarray]] | None:
     return run
 
 
+def timed_in_turn(fns: dict[str, Callable[[], Any] | None], repeat: int, rounds: int = 3) -> dict[str, float]:
+    """Seconds per call of each of ``fns`` (steady state, as ``measure``), the functions timed in turn.
+
+    Medians of ``rounds`` rounds; each round measures every function once, in the order reversed from the
+    round before.
+
+    A function that is None or fails its first call is left out (the caller times and records it alone);
+    with fewer than two left, nothing is timed and the result is empty.
+    """
+    ok: dict[str, Callable[[], Any]] = {}
+    for name, fn in fns.items():
+        if fn is None:
+            continue
+        try:
+            fn()
+        except Exception:  # recorded where the caller calls it again
+            continue
+        ok[name] = fn
+    if len(ok) < 2:
+        return {}
+    times: dict[str, list[float]] = {k: [] for k in ok}
+    names = list(ok)
+    for i in range(rounds):
+        for name in names if i % 2 == 0 else reversed(names):
+            times[name].append(measure(ok[name], repeat, min_time=0.02))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def dicomsdl_ok(items: list[tuple[Path, bytes]]) -> set[Path]:
     """The files dicomsdl decodes without killing the process (probed in a child process each)."""
     ok = set()
@@ -230,21 +258,11 @@ def measure_codecs(
                 "imagecodecs": _imagecodecs_decode(data, codec) if codec != "native" else None,
                 "pylibjpeg-rle": _pylibjpeg_rle_decode(data) if codec == "RLE" else None,
             }
-            # Multi-frame files: dicomfast on 1 thread and on all threads timed alternately, medians of 3
-            # rounds (this VM's speed drifts between minutes by more than the ratio between the two).
-            paired: dict[str, float] = {}
-            if ds.num_frames > 1:
-                try:
-                    one_thread()
-                    all_threads()
-                except Exception:  # the loop below records the failure
-                    pass
-                else:
-                    rounds: dict[str, list[float]] = {"dicomfast 1T": [], "dicomfast": []}
-                    for _ in range(3):
-                        for k, f in (("dicomfast 1T", one_thread), ("dicomfast", all_threads)):
-                            rounds[k].append(measure(f, repeat, min_time=0.02))
-                    paired = {k: statistics.median(v) for k, v in rounds.items()}
+            # dicomfast on 1 thread, on all threads (multi-frame files, whose frames decode in parallel) and
+            # imagecodecs (the C libraries: the 1-thread target) timed in turn: this VM's speed drifts
+            # between minutes by more than the ratios measured, so each ratio comes from the same minutes.
+            together = ["dicomfast 1T", *(["dicomfast"] if ds.num_frames > 1 else []), "imagecodecs"]
+            paired = timed_in_turn({k: peers[k] for k in together}, repeat)
             per_file: dict[str, float] = {}
             for name, fn in peers.items():
                 if fn is None or (name in status and status[name].startswith("fails")):

@@ -155,11 +155,12 @@ def test_bench_quick_write_report(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert steady[0]["peer_value"] > 0
 
 
-def test_pixels_suite_alternates_one_thread_and_all_threads_on_multi_frame_files(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The 1-thread and all-threads decodes of a multi-frame file are timed in turn, three rounds, so
-    # that a machine whose speed drifts weighs on both alike.
+def _record_measures(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Replace the pixels suite's timer with one that records what it times.
+
+    dicomfast's decodes are partials of pixel_array, recorded by their threads= value (1, or None for all
+    threads); any other function as "peer".
+    """
     import functools
 
     from dicomfast.bench import pixels
@@ -167,13 +168,39 @@ def test_pixels_suite_alternates_one_thread_and_all_threads_on_multi_frame_files
     calls: list[object] = []
 
     def fake_measure(fn: object, repeat: int, warmup: int = 1, min_time: float = 0.0) -> float:
-        # dicomfast's decodes are partials of pixel_array (threads=1, or no threads: all of them)
         calls.append(fn.keywords.get("threads") if isinstance(fn, functools.partial) else "peer")
         return 0.01
 
     monkeypatch.setattr(pixels, "measure", fake_measure)
     monkeypatch.setattr(pixels, "side_by_side", lambda *a, **k: None)
+    return calls
+
+
+def test_pixels_suite_alternates_one_thread_and_all_threads_on_multi_frame_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The 1-thread and all-threads decodes of a multi-frame file are timed in turn, three rounds, the
+    # order reversed each round, so that a machine whose speed drifts weighs on both alike. (imagecodecs
+    # has no RLE decoder for DICOM's RLE: it drops out of the rounds.)
+    from dicomfast.bench import pixels
+
+    calls = _record_measures(monkeypatch)
     multi = Path(get_testdata_file("emri_small_RLE.dcm"))
     pixels.measure_codecs([multi], 1, 1, codecs=["RLE"])
     ours = [c for c in calls if c != "peer"]
-    assert ours[:6] == [1, None, 1, None, 1, None]
+    assert ours == [1, None, None, 1, 1, None]
+
+
+def test_pixels_suite_alternates_one_thread_and_imagecodecs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dicomfast's 1-thread decode and imagecodecs' (the 1-thread target) are timed in turn, three rounds,
+    # before the other peers are timed once each.
+    pytest.importorskip("imagecodecs")
+    from dicomfast.bench import pixels
+
+    calls = _record_measures(monkeypatch)
+    single = Path(get_testdata_file("MR_small_jpeg_ls_lossless.dcm"))
+    rows = pixels.measure_codecs([single], 1, 1, codecs=["JPEG-LS"])
+    assert calls[:6] == [1, "peer", "peer", 1, 1, "peer"]
+    assert calls.count(1) == 3
+    assert rows[0]["imagecodecs"] > 0
+    assert rows[0]["dicomfast 1T"] > 0
