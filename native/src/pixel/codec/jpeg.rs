@@ -410,8 +410,10 @@ pub(crate) fn decode_jpeg_colour(
         }
     }
     // pydicom's correct_unused_bits: with Bits Stored < Bits Allocated, signed data is sign-extended from
-    // Bits Stored and unsigned data masked; otherwise the samples are reinterpreted as they are.
-    if info.has_unused_bits() {
+    // Bits Stored and unsigned data masked; otherwise the samples are reinterpreted as they are. Unsigned
+    // samples of a precision within Bits Stored have nothing to mask (2 % of a 12-bit decode).
+    let masked_already = info.pixel_representation == 0 && u16::from(p) <= info.bits_stored;
+    if info.has_unused_bits() && !masked_already {
         correct_unused_bits(out, dtype, info.bits_stored);
     }
     let convert = to_rgb && spp == 3 && p <= 8 && dtype.itemsize() == 1;
