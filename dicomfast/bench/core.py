@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,20 @@ def measure(fn: Callable[[], Any], repeat: int, warmup: int = 1, min_time: float
             fn()
         times.append((time.perf_counter() - t0) / inner)
     return statistics.median(times)
+
+
+def in_turn(timers: Sequence[Callable[[], float]], rounds: int) -> list[float]:
+    """The median of each timer's results (seconds) over ``rounds`` rounds, the timers run in turn.
+
+    Each round runs every timer once, in the order reversed from the round before (a b, b a, a b, ...), so
+    that a machine whose speed drifts while it is measured (a VM that shares its host) slows each alike;
+    blocks of runs one after the other would measure their ratio as much as the drift between the blocks.
+    """
+    times: list[list[float]] = [[] for _ in timers]
+    for i in range(rounds):
+        for k in range(len(timers)) if i % 2 == 0 else reversed(range(len(timers))):
+            times[k].append(timers[k]())
+    return [statistics.median(t) for t in times]
 
 
 def sustained(fn: Callable[[], Any], k: int) -> float:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import statistics
 import subprocess
 import sys
 import warnings
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import dicomfast
-from dicomfast.bench.core import Config, Row, measure, side_by_side, sustained
+from dicomfast.bench.core import Config, Row, in_turn, measure, side_by_side, sustained
 
 CODECS = {
     "native": ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"],
@@ -183,10 +182,7 @@ def _pylibjpeg_rle_decode(data: bytes) -> Callable[[], list[np.ndarray]] | None:
 
 
 def timed_in_turn(fns: dict[str, Callable[[], Any] | None], repeat: int, rounds: int = 3) -> dict[str, float]:
-    """Seconds per call of each of ``fns`` (steady state, as ``measure``), the functions timed in turn.
-
-    Medians of ``rounds`` rounds; each round measures every function once, in the order reversed from the
-    round before.
+    """Seconds per call of each of ``fns`` (steady state, as ``measure``), timed in turn (``in_turn``).
 
     A function that is None or fails its first call is left out (the caller times and records it alone);
     with fewer than two left, nothing is timed and the result is empty.
@@ -202,12 +198,8 @@ def timed_in_turn(fns: dict[str, Callable[[], Any] | None], repeat: int, rounds:
         ok[name] = fn
     if len(ok) < 2:
         return {}
-    times: dict[str, list[float]] = {k: [] for k in ok}
-    names = list(ok)
-    for i in range(rounds):
-        for name in names if i % 2 == 0 else reversed(names):
-            times[name].append(measure(ok[name], repeat, min_time=0.02))
-    return {k: statistics.median(v) for k, v in times.items()}
+    timers = [partial(measure, f, repeat, min_time=0.02) for f in ok.values()]
+    return dict(zip(ok, in_turn(timers, rounds), strict=True))
 
 
 def dicomsdl_ok(items: list[tuple[Path, bytes]]) -> set[Path]:

@@ -29,12 +29,13 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import dicomfast
 from dicomfast.bench.archive import Source, archive, sources
-from dicomfast.bench.core import Config, Row, have, side_by_side, sustained
+from dicomfast.bench.core import Config, Row, have, in_turn, side_by_side, sustained
 
 TAGS = [
     "PatientID",
@@ -490,23 +491,20 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> tuple[float, A
 
 
 def timed_together(fns: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1) -> list[float]:
-    """Median wall time of each of ``fns`` over ``repeat`` runs, the runs of all of them alternating.
+    """Median wall time of one call of each of ``fns`` over ``repeat`` runs, timed in turn (``in_turn``).
 
-    One run of each in turn (forwards, then backwards: a b b a a b ...) after ``warmup`` runs of each, so
-    that a machine whose speed drifts while it is measured (a VM that shares its host) slows each alike; one
-    block of runs after the other measured their ratio as much as the drift between the blocks.
+    Each function is called ``warmup`` times first.
     """
     for f in fns:
         for _ in range(warmup):
             f()
-    times: list[list[float]] = [[] for _ in fns]
-    for i in range(repeat):
-        order = range(len(fns)) if i % 2 == 0 else reversed(range(len(fns)))
-        for k in order:
-            t0 = time.perf_counter()
-            fns[k]()
-            times[k].append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
+
+    def one_call(f: Callable[[], Any]) -> float:
+        t0 = time.perf_counter()
+        f()
+        return time.perf_counter() - t0
+
+    return in_turn([partial(one_call, f) for f in fns], repeat)
 
 
 def conditions() -> str:
