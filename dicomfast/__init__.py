@@ -6,7 +6,7 @@
 """
 
 from dicomfast import _native
-from dicomfast.codec import compress, decompress, transcode
+from dicomfast.codec import compress, decompress, set_pixel_data, transcode
 from dicomfast.dataset import (
     DataElement,
     Dataset,
@@ -79,6 +79,7 @@ __all__ = [
     "scan_batches",
     "scan_to_parquet",
     "set_limits",
+    "set_pixel_data",
     "tag_for_keyword",
     "transcode",
 ]

@@ -142,8 +142,27 @@ def cmd_convert(args: argparse.Namespace) -> int:
     """Transcode one file, or every file of a folder, to another transfer syntax."""
     import time
 
-    from dicomfast.codec import transcode
+    from dicomfast.codec import _check_options, _resolve_ts, transcode
 
+    def floats(text: str | None) -> list[float] | None:
+        return None if text is None else [float(x) for x in text.split(",") if x.strip()]
+
+    options: dict[str, object] = {}
+    try:
+        for key, value in (
+            ("jpeg_quality", args.jpeg_quality),
+            ("jls_error", args.jls_error),
+            ("j2k_cr", floats(args.j2k_cr)),
+            ("j2k_psnr", floats(args.j2k_psnr)),
+            ("generate_instance_uid", args.new_uid),
+        ):
+            if value is not None:
+                options[key] = value
+        ts = _resolve_ts(args.transfer_syntax)
+        _check_options(ts, args.jpeg_quality, args.jls_error, options.get("j2k_cr"), options.get("j2k_psnr"))
+    except (ValueError, DicomError) as e:
+        sys.stderr.write(f"dicomfast convert: {e}\n")
+        return 2
     src, dst = Path(args.input), Path(args.output)
     if src.is_dir():
         pairs = [(p, dst / p.relative_to(src)) for p in sorted(src.rglob("*")) if p.is_file()]
@@ -154,8 +173,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     for i, (a, b) in enumerate(pairs, 1):
         b.parent.mkdir(parents=True, exist_ok=True)
         try:
-            transcode(a, b, args.transfer_syntax, threads=args.threads)
-        except (DicomError, OSError) as e:
+            transcode(a, b, ts, threads=args.threads, **options)
+        except (DicomError, OSError, ValueError) as e:
             errors += 1
             sys.stderr.write(f"\n{a}: error: {e}\n")
         if not args.quiet:
@@ -430,6 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("output", help="the output file or folder")
     c.add_argument("-t", "--transfer-syntax", required=True, help="UID or keyword, e.g. RLELossless, JPEG2000Lossless")
     c.add_argument("--threads", type=int, default=None, help="threads for frame encoding (default: all cores)")
+    c.add_argument("--jpeg-quality", type=int, default=None, help="JPEG baseline / extended quality 1-100 (90)")
+    c.add_argument("--jls-error", type=int, default=None, help="JPEG-LS near-lossless NEAR (2; 0 is lossless)")
+    c.add_argument("--j2k-cr", default=None, help="JPEG 2000 compression ratio per layer, decreasing (10, or 40,10)")
+    c.add_argument("--j2k-psnr", default=None, help="JPEG 2000 PSNR in dB per layer, increasing (e.g. 40,50)")
+    uid = c.add_mutually_exclusive_group()
+    uid.add_argument(
+        "--new-uid", dest="new_uid", action="store_const", const=True, help="new SOP Instance UIDs (default: if lossy)"
+    )
+    uid.add_argument("--keep-uid", dest="new_uid", action="store_const", const=False, help="keep SOP Instance UIDs")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_convert)
     i = sub.add_parser("index", help="scan files and directories into a Parquet index, one row per file")

@@ -23,7 +23,7 @@ from dicomfast.filewriter import dcmwrite
 from dicomfast.pixels import num_frames
 from dicomfast.uid import _TS, UID, ExplicitVRLittleEndian
 
-__all__ = ["compress", "decompress", "encapsulate", "transcode"]
+__all__ = ["compress", "decompress", "encapsulate", "set_pixel_data", "transcode"]
 
 # PS3.3 §C.7.6.1.1.5: (0028,2114) Lossy Image Compression Method per lossy transfer syntax.
 _LOSSY_METHOD = {
@@ -123,23 +123,185 @@ def _check_encodable(ds: Dataset, ts: str) -> None:
         )
 
 
+# PS3.16: (113040, DCM, "Lossy Compression") of CID 7203 Image Derivation, and (121320, DCM, "Uncompressed
+# predecessor") of CID 7202 Source Image Purposes of Reference.
+_LOSSY_DERIVATION = ("113040", "DCM", "Lossy Compression")
+_PREDECESSOR = ("121320", "DCM", "Uncompressed predecessor")
+_JPEG_LOSSY = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
+_JLS_NEAR = "1.2.840.10008.1.2.4.81"
+_J2K_LOSSY = "1.2.840.10008.1.2.4.91"
+
+
+def _code_item(code: tuple[str, str, str]) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = code
+    return item
+
+
+def _check_options(
+    ts: str,
+    jpeg_quality: int | None,
+    jls_error: int | None,
+    j2k_cr: Any,
+    j2k_psnr: Any,
+) -> tuple[list[float] | None, list[float] | None]:
+    """Refuses lossy settings the transfer syntax has no use for; the JPEG 2000 layers as lists."""
+    name = UID(ts).name
+    if jpeg_quality is not None and ts not in _JPEG_LOSSY:
+        raise ValueError(f"jpeg_quality applies to JPEGBaseline8Bit and JPEGExtended12Bit, not {name}")
+    if jpeg_quality is not None and not 1 <= int(jpeg_quality) <= 100:
+        raise ValueError(f"jpeg_quality must be 1 to 100, not {jpeg_quality}")
+    if jls_error is not None and ts != _JLS_NEAR:
+        raise ValueError(f"jls_error applies to JPEGLSNearLossless, not {name}")
+    if jls_error is not None and not 0 <= int(jls_error) <= 255:
+        raise ValueError(f"jls_error must be 0 to 255 (JPEG-LS NEAR), not {jls_error}")
+    if (j2k_cr is not None or j2k_psnr is not None) and ts != _J2K_LOSSY:
+        raise ValueError(
+            f"j2k_cr and j2k_psnr apply to JPEG2000 (lossy, 1.2.840.10008.1.2.4.91), not {name}: "
+            "JPEG2000Lossless codes every sample exactly"
+        )
+    if j2k_cr is not None and j2k_psnr is not None:
+        raise ValueError("give JPEG 2000 quality layers as j2k_cr or as j2k_psnr, not both")
+
+    def floats(v: Any, what: str) -> list[float] | None:
+        if v is None:
+            return None
+        values = [float(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
+        if not values:
+            raise ValueError(f"{what} needs at least one value (one per quality layer)")
+        return values
+
+    return floats(j2k_cr, "j2k_cr"), floats(j2k_psnr, "j2k_psnr")
+
+
+def _frames_from(ds: Dataset, arr: Any) -> np.ndarray:
+    """``arr`` checked against the data set's Image Pixel attributes, as the frames to encode."""
+    arr = np.asarray(arr)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    spp = int(ds.get("SamplesPerPixel") or 1)
+    n = num_frames(ds)
+    bits = int(ds.BitsAllocated)
+    signed = int(ds.get("PixelRepresentation") or 0) == 1
+    frame = (rows, cols) if spp == 1 else (rows, cols, spp)
+    shapes = [(n, *frame)] + ([frame] if n == 1 else [])
+    if arr.shape not in shapes:
+        raise ValueError(
+            f"arr has shape {arr.shape}, but the data set describes {n} frame(s) of {rows} x {cols}"
+            f"{f' x {spp}' if spp > 1 else ''}: expected {shapes[-1]}"
+        )
+    if arr.dtype.kind not in "ui" or arr.dtype.itemsize * 8 != bits or (arr.dtype.kind == "i") != signed:
+        want = f"{'int' if signed else 'uint'}{bits}"
+        raise ValueError(
+            f"arr has dtype {arr.dtype}, but (0028,0100) 'Bits Allocated' {bits} and (0028,0103) 'Pixel "
+            f"Representation' {int(signed)} need {want}"
+        )
+    return np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False))
+
+
+def _record_lossy(ds: Dataset, ts: str, ratio: float, detail: str) -> None:
+    """Record a lossy compression step (PS3.3 §C.7.6.1.1.5 and §C.12.4.1).
+
+    Lossy Image Compression "01" (never reset), its ratio and method added to those of earlier lossy steps,
+    Image Type value 1 DERIVED, and the derivation described in text (with the ratio, as recommended) and
+    coded (CID 7203 "Lossy Compression").
+    """
+    ds.LossyImageCompression = "01"
+    prev_ratio = ds.get("LossyImageCompressionRatio")
+    prev_method = ds.get("LossyImageCompressionMethod")
+    ratios = ([*prev_ratio] if isinstance(prev_ratio, list) else [prev_ratio] if prev_ratio else []) + [ratio]
+    methods = ([*prev_method] if isinstance(prev_method, list) else [prev_method] if prev_method else []) + [
+        _LOSSY_METHOD[ts]
+    ]
+    ds.LossyImageCompressionRatio = [float(f"{r:.6g}") for r in ratios]
+    ds.LossyImageCompressionMethod = methods
+    image_type = ds.get("ImageType")
+    if image_type:
+        values = [*image_type] if isinstance(image_type, list) else str(image_type).split("\\")
+        ds.ImageType = ["DERIVED", *values[1:]] if len(values) > 1 else ["DERIVED", "SECONDARY"]
+    else:
+        # Image Type has VM 2-n: value 2 SECONDARY, an image made after the acquisition.
+        ds.ImageType = ["DERIVED", "SECONDARY"]
+    text = f"Lossy compression with {UID(ts).name}, {detail}, compression ratio {ratio:.3g}"
+    before = str(ds.get("DerivationDescription") or "")
+    joined = f"{before}; {text}" if before else text
+    ds.DerivationDescription = joined if len(joined) <= 1024 else text  # ST: 1024 characters at most
+    codes = [*(ds.get("DerivationCodeSequence") or [])]
+    codes.append(_code_item(_LOSSY_DERIVATION))
+    ds.DerivationCodeSequence = codes
+
+
+def _new_instance(ds: Dataset) -> None:
+    """Give ``ds`` a new SOP Instance UID (in the file meta too).
+
+    The former one is referenced in Source Image Sequence as the "Uncompressed predecessor" (PS3.3
+    §C.12.4.1.2, CID 7202).
+    """
+    from dicomfast.uid import generate_uid
+
+    old = ds.get("SOPInstanceUID")
+    sop_class = ds.get("SOPClassUID")
+    new = generate_uid()
+    ds.SOPInstanceUID = new
+    ds.file_meta.MediaStorageSOPInstanceUID = new
+    if old and sop_class:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = str(sop_class)
+        ref.ReferencedSOPInstanceUID = str(old)
+        ref.PurposeOfReferenceCodeSequence = [_code_item(_PREDECESSOR)]
+        ds.SourceImageSequence = [*(ds.get("SourceImageSequence") or []), ref]
+
+
 def compress(
-    ds: Dataset, transfer_syntax: str, *, threads: int | None = None, extended_offset_table: bool | None = None
+    ds: Dataset,
+    transfer_syntax: str,
+    arr: Any = None,
+    *,
+    threads: int | None = None,
+    extended_offset_table: bool | None = None,
+    generate_instance_uid: bool | None = None,
+    jpeg_quality: int | None = None,
+    jls_error: int | None = None,
+    j2k_cr: float | list[float] | None = None,
+    j2k_psnr: float | list[float] | None = None,
 ) -> Dataset:
     """Compress ``ds``'s pixel data in place with ``transfer_syntax`` (UID or keyword) and return ``ds``.
 
-    Lossless syntaxes keep every value; lossy ones (JPEG baseline quality 90, JPEG-LS NEAR 2, JPEG 2000 at
-    10:1) set (0028,2110) *Lossy Image Compression*, *Ratio* and *Method* (PS3.3 §C.7.6.1.1.5).
+    Parameters
+    ----------
+    arr : numpy.ndarray, optional
+        Frames to encode instead of the data set's own pixel data (as ``pixel_array`` shapes them, with the
+        dtype that Bits Allocated and Pixel Representation describe); the Image Pixel attributes must
+        already describe them.
+    threads : int, optional
+        Frames encoded in parallel; default: every core.
+    extended_offset_table : bool, optional
+        Force (or forbid) the Extended Offset Table; by default it is used when offsets pass 2**32.
+    generate_instance_uid : bool, optional
+        Give the image a new SOP Instance UID, the former one kept in Source Image Sequence as its
+        "Uncompressed predecessor". By default only a lossy compression does, as PS3.3 §C.7.6.1.1.5 requires
+        of a lossy compressed version of a DICOM image.
+    jpeg_quality : int, optional
+        JPEGBaseline8Bit and JPEGExtended12Bit: quality 1-100 (default 90).
+    jls_error : int, optional
+        JPEGLSNearLossless: NEAR, the largest difference allowed per sample (default 2; 0 codes losslessly).
+    j2k_cr, j2k_psnr : float or list of float, optional
+        JPEG2000 (lossy): quality layers as compression ratios, decreasing (default ``[10]``, 10:1), or as
+        PSNRs in dB, increasing; one value per layer.
+
+    A lossy result sets (0028,2110) *Lossy Image Compression* to "01" and adds its *Ratio* and *Method*,
+    sets Image Type value 1 to DERIVED, and describes the step in (0008,2111) *Derivation Description* and
+    (0008,9215) *Derivation Code Sequence* (PS3.3 §C.7.6.1.1.5, §C.12.4.1).
     """
     ts = _resolve_ts(transfer_syntax)
     if not _TS[ts][4]:
         raise UnsupportedTransferSyntaxError(f"{UID(ts).name} is not a compressed transfer syntax: use decompress()")
+    j2k_ratios, j2k_psnrs = _check_options(ts, jpeg_quality, jls_error, j2k_cr, j2k_psnr)
     current = str(ds.file_meta.get("TransferSyntaxUID") or ds.original_transfer_syntax or ExplicitVRLittleEndian)
-    if _TS.get(current, ("", True, False, False, False))[4]:
+    if arr is None and _TS.get(current, ("", True, False, False, False))[4]:
         # Compressed already: decompress first (colour converted as decoded, attributes updated).
         decompress(ds, threads=threads)
     _check_encodable(ds, ts)
-    arr = _stored_frames(ds, threads)
+    frames_arr = _stored_frames(ds, threads) if arr is None else _frames_from(ds, arr)
     n = num_frames(ds)
     rows, cols = int(ds.Rows), int(ds.Columns)
     spp = int(ds.get("SamplesPerPixel") or 1)
@@ -147,9 +309,25 @@ def compress(
     stored = int(ds.get("BitsStored") or bits)
     pr = int(ds.get("PixelRepresentation") or 0)
     pi = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
-    frames = _native.encode_frames(arr.tobytes(), rows, cols, spp, bits, stored, pr, pi, n, ts, threads)
+    frames = _native.encode_frames(
+        frames_arr.tobytes(),
+        rows,
+        cols,
+        spp,
+        bits,
+        stored,
+        pr,
+        pi,
+        n,
+        ts,
+        threads,
+        jpeg_quality=jpeg_quality,
+        jls_near=jls_error,
+        j2k_ratios=j2k_ratios,
+        j2k_psnr=j2k_psnrs,
+    )
     data, eot, eot_len = encapsulate(frames, extended_offset_table)
-    raw_size = arr.nbytes
+    raw_size = frames_arr.nbytes
     ds[0x7FE00010] = DataElement(0x7FE00010, "OB", data)
     if eot is not None:
         ds[0x7FE00001] = DataElement(0x7FE00001, "OV", eot)
@@ -160,17 +338,21 @@ def compress(
                 del ds[t]
     if spp > 1:
         ds.PlanarConfiguration = 0
-    if ts in _LOSSY_METHOD:
-        ds.LossyImageCompression = "01"
+    near = 2 if jls_error is None else int(jls_error)
+    lossy = ts in _LOSSY_METHOD and not (ts == _JLS_NEAR and near == 0)
+    if lossy:
         ratio = raw_size / max(sum(len(f) for f in frames), 1)
-        prev_ratio = ds.get("LossyImageCompressionRatio")
-        prev_method = ds.get("LossyImageCompressionMethod")
-        ratios = ([*prev_ratio] if isinstance(prev_ratio, list) else [prev_ratio] if prev_ratio else []) + [ratio]
-        methods = ([*prev_method] if isinstance(prev_method, list) else [prev_method] if prev_method else []) + [
-            _LOSSY_METHOD[ts]
-        ]
-        ds.LossyImageCompressionRatio = [float(f"{r:.6g}") for r in ratios]
-        ds.LossyImageCompressionMethod = methods
+        if ts in _JPEG_LOSSY:
+            detail = f"quality {90 if jpeg_quality is None else int(jpeg_quality)}"
+        elif ts == _JLS_NEAR:
+            detail = f"NEAR {near}"
+        elif j2k_psnrs is not None:
+            detail = "irreversible wavelet, layers at PSNR " + ", ".join(f"{p:g}" for p in j2k_psnrs) + " dB"
+        else:
+            detail = "irreversible wavelet, layers at " + ", ".join(f"{r:g}:1" for r in (j2k_ratios or [10.0]))
+        _record_lossy(ds, ts, ratio, detail)
+    if generate_instance_uid if generate_instance_uid is not None else lossy:
+        _new_instance(ds)
     ds.file_meta.TransferSyntaxUID = ts
     return ds
 
@@ -207,25 +389,129 @@ def decompress(ds: Dataset, *, threads: int | None = None) -> Dataset:
     return ds
 
 
-def transcode(src: Any, dst: str | os.PathLike[str], transfer_syntax: str, *, threads: int | None = None) -> None:
-    """Read ``src``, re-encode it in ``transfer_syntax`` (compressing or decompressing), write ``dst``."""
+def transcode(
+    src: Any, dst: str | os.PathLike[str], transfer_syntax: str, *, threads: int | None = None, **options: Any
+) -> None:
+    """Read ``src``, re-encode it in ``transfer_syntax`` (compressing or decompressing), write ``dst``.
+
+    ``options`` go to :func:`compress` (``jpeg_quality``, ``jls_error``, ``j2k_cr``, ``j2k_psnr``,
+    ``generate_instance_uid``, ``extended_offset_table``).
+    """
     ts = _resolve_ts(transfer_syntax)
     ds = dcmread(src) if not isinstance(src, Dataset) else src
     has_pixels = 0x7FE00010 in ds
     current = str(ds.file_meta.get("TransferSyntaxUID") or ds.original_transfer_syntax or ExplicitVRLittleEndian)
     src_encaps = _TS.get(current, ("", True, False, False, False))[4]
     dst_encaps = _TS[ts][4]
-    if has_pixels and current != ts and (src_encaps or dst_encaps):
+    if options and not dst_encaps:
+        raise ValueError(f"{', '.join(sorted(options))}: options of compress(), and {UID(ts).name} is not compressed")
+    if has_pixels and (current != ts or options) and (src_encaps or dst_encaps):
         if src_encaps:
             decompress(ds, threads=threads)
         if dst_encaps:
-            compress(ds, ts, threads=threads)
+            compress(ds, ts, threads=threads, **options)
     dcmwrite(Path(dst), ds, transfer_syntax=ts)
 
 
-def _ds_compress(self: Dataset, transfer_syntax: str, **kwargs: Any) -> Dataset:
+_MONO = ("MONOCHROME1", "MONOCHROME2", "PALETTE COLOR")
+_COLOUR = ("RGB", "YBR_FULL", "YBR_ICT", "YBR_RCT")
+
+
+def set_pixel_data(
+    ds: Dataset,
+    arr: Any,
+    photometric_interpretation: str,
+    bits_stored: int,
+    *,
+    generate_instance_uid: bool = True,
+) -> Dataset:
+    """Set ``ds``'s Pixel Data from ``arr`` and the Image Pixel attributes that describe it; return ``ds``.
+
+    ``arr`` is shaped as ``pixel_array`` gives frames: ``(rows, columns)``, ``(rows, columns, samples)``,
+    ``(frames, rows, columns)`` or ``(frames, rows, columns, samples)`` (3 samples for a colour
+    ``photometric_interpretation``), of dtype (u)int8, (u)int16 or (u)int32, every value within
+    ``bits_stored`` bits. Sets Rows, Columns, Samples per Pixel, Photometric Interpretation, Planar
+    Configuration (0, colour-by-pixel) for colour, Number of Frames for a frame axis, Bits Allocated (the
+    dtype's size), Bits Stored, High Bit, Pixel Representation (the dtype's sign) and Pixel Data (OB for
+    8-bit samples, OW otherwise, little endian). A compressed or big endian transfer syntax becomes Explicit
+    VR Little Endian, and an Extended Offset Table is removed. With ``generate_instance_uid`` (the default)
+    the data set gets a new SOP Instance UID.
+    """
+    arr = np.asarray(arr)
+    pi = str(photometric_interpretation).strip().upper()
+    if pi not in _MONO + _COLOUR:
+        raise ValueError(
+            f"photometric_interpretation {photometric_interpretation!r}: set_pixel_data takes "
+            f"{', '.join(_MONO + _COLOUR)} (YBR_FULL_422 and YBR_PARTIAL_420 are subsampled layouts that only "
+            "an encoder writes)"
+        )
+    spp = 3 if pi in _COLOUR else 1
+    if arr.dtype.kind not in "ui" or arr.dtype.itemsize not in (1, 2, 4):
+        raise ValueError(f"arr has dtype {arr.dtype}: set_pixel_data takes int8, uint8, int16, uint16, int32 or uint32")
+    if spp == 1 and arr.ndim in (2, 3):
+        frames = arr.shape[0] if arr.ndim == 3 else None
+    elif spp == 3 and arr.ndim in (3, 4) and arr.shape[-1] == 3:
+        frames = arr.shape[0] if arr.ndim == 4 else None
+    else:
+        want = (
+            "(rows, columns) or (frames, rows, columns)"
+            if spp == 1
+            else "(rows, columns, 3) or (frames, rows, columns, 3)"
+        )
+        raise ValueError(f"arr has shape {arr.shape}: {pi} pixel data is shaped {want}")
+    if arr.size == 0:
+        raise ValueError(f"arr has shape {arr.shape}: no pixel")
+    rows, cols = arr.shape[-3:-1] if spp == 3 else arr.shape[-2:]
+    if rows > 0xFFFF or cols > 0xFFFF:
+        raise ValueError(f"{rows} x {cols}: (0028,0010) Rows and (0028,0011) Columns are US, at most 65535")
+    bits = arr.dtype.itemsize * 8
+    signed = arr.dtype.kind == "i"
+    if not 1 <= int(bits_stored) <= bits:
+        raise ValueError(f"bits_stored {bits_stored}: it must be 1 to {bits} for {arr.dtype}")
+    stored = int(bits_stored)
+    lo, hi = (-(1 << (stored - 1)), (1 << (stored - 1)) - 1) if signed else (0, (1 << stored) - 1)
+    amin, amax = int(arr.min()), int(arr.max())
+    if amin < lo or amax > hi:
+        raise ValueError(
+            f"arr holds values from {amin} to {amax}, outside the {lo} to {hi} that bits_stored {stored} allows"
+        )
+    ds.Rows, ds.Columns = int(rows), int(cols)
+    ds.SamplesPerPixel = spp
+    ds.PhotometricInterpretation = pi
+    if spp > 1:
+        ds.PlanarConfiguration = 0
+    elif "PlanarConfiguration" in ds:
+        del ds.PlanarConfiguration
+    if frames is not None:
+        ds.NumberOfFrames = int(frames)
+    elif "NumberOfFrames" in ds:
+        del ds.NumberOfFrames
+    ds.BitsAllocated = bits
+    ds.BitsStored = stored
+    ds.HighBit = stored - 1
+    ds.PixelRepresentation = int(signed)
+    data = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False)).tobytes()
+    if len(data) % 2:
+        data += b"\0"
+    for t in (0x7FE00001, 0x7FE00002, 0x7FE00008, 0x7FE00009):
+        if t in ds:
+            del ds[t]
+    ds[0x7FE00010] = DataElement(0x7FE00010, "OB" if bits == 8 else "OW", data)
+    current = str(ds.file_meta.get("TransferSyntaxUID") or ds.original_transfer_syntax or ExplicitVRLittleEndian)
+    info = _TS.get(current)
+    if info is None or info[4] or info[2]:
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    if generate_instance_uid:
+        from dicomfast.uid import generate_uid
+
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    return ds
+
+
+def _ds_compress(self: Dataset, transfer_syntax: str, arr: Any = None, **kwargs: Any) -> Dataset:
     """Compress the pixel data in place (see :func:`dicomfast.codec.compress`)."""
-    return compress(self, transfer_syntax, **kwargs)
+    return compress(self, transfer_syntax, arr, **kwargs)
 
 
 def _ds_decompress(self: Dataset, **kwargs: Any) -> Dataset:
@@ -233,5 +519,13 @@ def _ds_decompress(self: Dataset, **kwargs: Any) -> Dataset:
     return decompress(self, **kwargs)
 
 
+def _ds_set_pixel_data(
+    self: Dataset, arr: Any, photometric_interpretation: str, bits_stored: int, **kwargs: Any
+) -> Dataset:
+    """Set the Pixel Data and its Image Pixel attributes from an array (see :func:`dicomfast.codec.set_pixel_data`)."""
+    return set_pixel_data(self, arr, photometric_interpretation, bits_stored, **kwargs)
+
+
 Dataset.compress = _ds_compress  # type: ignore[attr-defined]
+Dataset.set_pixel_data = _ds_set_pixel_data  # type: ignore[attr-defined]
 Dataset.decompress = _ds_decompress  # type: ignore[attr-defined]

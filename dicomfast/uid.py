@@ -6,6 +6,12 @@ look a UID up in the generated table (PS3.6 Table A-1).
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterable
+
 from dicomfast import _native
 
 
@@ -68,6 +74,38 @@ _g = globals()
 for _uid, _kw, _name, _kind in _native.uid_table():
     if _kw and _kw.isidentifier():
         _g[_kw] = UID(_uid)
+
+_PREFIX = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
+
+
+def generate_uid(prefix: str | None = None, entropy_srcs: Iterable[str] | None = None) -> UID:
+    """Make a new UID, at most 64 characters.
+
+    By default ``2.25.`` and a UUID as a decimal integer (PS3.5 §B.2, ISO/IEC 9834-8); with ``prefix`` (an
+    organisation's root ending with ``"."``), the prefix and decimal digits.
+
+    With ``entropy_srcs`` the UID is the same for the same strings (a SHA-512 hash of them instead of a
+    random UUID): a re-run of an anonymisation or a conversion gives the same UIDs.
+    """
+    if entropy_srcs is None:
+        # A random UUID, or (after a prefix) 256 random bits: more digits than a UID has room for.
+        number = uuid.uuid4().int if prefix is None else int.from_bytes(os.urandom(32), "big")
+    else:
+        digest = hashlib.sha512("".join(str(s) for s in entropy_srcs).encode("utf-8")).digest()
+        number = int.from_bytes(digest[:16], "big") if prefix is None else int.from_bytes(digest, "big")
+    if prefix is None:
+        # A UUID-derived UID: the 128-bit number, as PS3.5 §B.2 sets it out (version bits of a hash kept).
+        if entropy_srcs is not None:
+            number = (number & ~(0xF << 76) & ~(0x3 << 62)) | (0x5 << 76) | (0x2 << 62)
+        return UID(f"2.25.{number}")
+    if len(prefix) > 62 or not _PREFIX.fullmatch(prefix):
+        raise ValueError(
+            f"UID prefix {prefix!r}: it must be numbers without leading zeros joined by '.', end with '.', "
+            "and leave room for digits (62 characters at most)"
+        )
+    digits = str(number)[: 64 - len(prefix)]
+    return UID(prefix + digits)
+
 
 PYDICOM_IMPLEMENTATION_UID = UID("1.2.826.0.1.3680043.8.498.1")
 IMPLEMENTATION_CLASS_UID = UID("2.25.278810649611137458240855164039095964111")

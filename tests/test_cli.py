@@ -65,3 +65,26 @@ def test_convert_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.80"
         assert (ds.pixel_array == dicomfast.dcmread(get_testdata_file(ref)).pixel_array).all()
     assert not (out / "junk.txt").exists()
+
+
+def test_convert_lossy_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import dicomfast
+
+    src = get_testdata_file("MR_small.dcm")
+    orig = dicomfast.dcmread(src)
+    out = tmp_path / "near.dcm"
+    assert cli.main(["convert", src, str(out), "-t", "JPEGLSNearLossless", "--jls-error", "4", "-q"]) == 0
+    ds = dicomfast.dcmread(out)
+    assert int(abs(ds.pixel_array.astype(int) - orig.pixel_array.astype(int)).max()) == 4
+    assert ds.SOPInstanceUID != orig.SOPInstanceUID  # lossy: a new instance by default
+    layered = tmp_path / "layers.dcm"
+    args = ["convert", src, str(layered), "-t", "JPEG2000", "--j2k-cr", "40,10", "--keep-uid", "-q"]
+    assert cli.main(args) == 0
+    ds = dicomfast.dcmread(layered)
+    assert ds.SOPInstanceUID == orig.SOPInstanceUID
+    assert "40:1, 10:1" in ds.DerivationDescription
+    capsys.readouterr()
+    # a setting the transfer syntax has no use for is refused before any file is written
+    assert cli.main(["convert", src, str(tmp_path / "x.dcm"), "-t", "RLELossless", "--jpeg-quality", "80"]) == 2
+    assert "jpeg_quality applies to" in capsys.readouterr().err
+    assert not (tmp_path / "x.dcm").exists()

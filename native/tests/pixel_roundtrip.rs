@@ -2,7 +2,9 @@
 //! sample (all JPEG predictors at 2 to 16 bits, JPEG-LS 2 to 16 bits and colour, RLE, deflate), lossy ones
 //! must stay close; signed data is reinterpreted from Bits Stored as pydicom does.
 
-use _native::pixel::codec::{decode_frame, encoder_for, j2k::encode_j2k, jpeg::encode_jpeg, jpegls::encode_jpegls};
+use _native::pixel::codec::{
+    EncodeOptions, J2kLayers, decode_frame, encoder_for, j2k::encode_j2k, jpeg::encode_jpeg, jpegls::encode_jpegls,
+};
 use _native::pixel::layout::PixelInfo;
 
 /// A smooth gradient with texture, `bits` deep, as little-endian samples of `ba` bits.
@@ -162,7 +164,7 @@ fn registry_round_trips() {
         for (ba, spp) in [(8u16, 1u16), (8, 3), (16, 1), (16, 3)] {
             let i = info(31, 17, spp, ba, ba, 0);
             let src = synth(31, 17, spp, ba, ba);
-            let enc = enc_fn(&src, &i).unwrap();
+            let enc = enc_fn(&src, &i, &EncodeOptions::default()).unwrap();
             assert_eq!(decode(ts, &enc, &i), src, "{ts} ba {ba} spp {spp}");
         }
     }
@@ -171,7 +173,14 @@ fn registry_round_trips() {
     for (ba, spp) in [(32u16, 3u16), (64, 1)] {
         let i = info(9, 11, spp, ba, ba, 0);
         let src = synth(9, 11, spp, ba, 30);
-        assert_eq!(decode("1.2.840.10008.1.2.5", &enc_fn(&src, &i).unwrap(), &i), src);
+        assert_eq!(
+            decode(
+                "1.2.840.10008.1.2.5",
+                &enc_fn(&src, &i, &EncodeOptions::default()).unwrap(),
+                &i
+            ),
+            src
+        );
     }
 }
 
@@ -200,13 +209,13 @@ fn j2k_lossless_and_lossy() {
                 }
                 src = fixed;
             }
-            let enc = encode_j2k(&src, &i, true, 0.0).unwrap();
+            let enc = encode_j2k(&src, &i, None).unwrap();
             assert_eq!(
                 decode("1.2.840.10008.1.2.4.90", &enc, &i),
                 src,
                 "bits {bits} spp {spp} pr {pr}"
             );
-            let enc = encode_j2k(&src, &i, false, 3.0).unwrap();
+            let enc = encode_j2k(&src, &i, Some(&J2kLayers::Ratios(vec![3.0]))).unwrap();
             let out = decode("1.2.840.10008.1.2.4.91", &enc, &i);
             let size = usize::from(ba / 8);
             let val = |b: &[u8]| match (size, pr) {
@@ -236,7 +245,7 @@ fn rle_large_frames_take_the_parallel_paths() {
     for (ba, spp) in [(16u16, 1u16), (8, 3), (16, 3)] {
         let i = info(300, 257, spp, ba, ba, 0);
         let src = synth(300, 257, spp, ba, ba);
-        let enc = enc_fn(&src, &i).unwrap();
+        let enc = enc_fn(&src, &i, &EncodeOptions::default()).unwrap();
         assert_eq!(decode("1.2.840.10008.1.2.5", &enc, &i), src, "ba {ba} spp {spp}");
         // Twice on the same thread: the reused scratch buffer must not leak state between frames.
         assert_eq!(decode("1.2.840.10008.1.2.5", &enc, &i), src, "ba {ba} spp {spp} again");
@@ -280,7 +289,7 @@ fn jpeg_lossless_encodes_signed_data() {
             let src = signed_from(&synth(13, 22, spp, ba, bits), ba, bits);
             assert!(src.iter().any(|&b| b & 0x80 != 0), "the frame has negative values");
             for ts in ["1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.57"] {
-                let enc = encoder_for(ts).unwrap()(&src, &i).unwrap();
+                let enc = encoder_for(ts).unwrap()(&src, &i, &EncodeOptions::default()).unwrap();
                 let h = _native::pixel::codec::jpeg::parse_header(&enc).unwrap();
                 assert_eq!(u16::from(h.precision), bits, "SOF3 precision P = Bits Stored");
                 assert_eq!(decode(ts, &enc, &i), src, "{ts} bits {bits} in {ba} spp {spp}");
@@ -338,7 +347,7 @@ fn encoders_ignore_bits_above_bits_stored() {
             "1.2.840.10008.1.2.4.70",
             "1.2.840.10008.1.2.4.90",
         ] {
-            let enc = encoder_for(ts).unwrap()(&junk, &i).unwrap();
+            let enc = encoder_for(ts).unwrap()(&junk, &i, &EncodeOptions::default()).unwrap();
             assert_eq!(decode(ts, &enc, &i), clean, "{ts} {bits} in {ba}");
         }
     }
@@ -350,9 +359,9 @@ fn j2k_single_frame_on_openjpeg_threads_is_the_same_codestream() {
     // rayon pool of several threads; the codestream must not depend on it (and stay lossless).
     let i = info(300, 260, 1, 16, 12, 0);
     let src = synth(300, 260, 1, 16, 12);
-    let alone = encode_j2k(&src, &i, true, 0.0).unwrap();
+    let alone = encode_j2k(&src, &i, None).unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    let threaded = pool.install(|| encode_j2k(&src, &i, true, 0.0)).unwrap();
+    let threaded = pool.install(|| encode_j2k(&src, &i, None)).unwrap();
     assert_eq!(threaded, alone);
     assert_eq!(decode("1.2.840.10008.1.2.4.90", &threaded, &i), src);
 }

@@ -491,9 +491,11 @@ pub fn decode_pixels<'py>(
 }
 
 /// Encodes frames (native little-endian, colour-by-pixel, one after another in `data`) with the encoder of
-/// `ts_uid`, in parallel with the GIL released; returns one codestream per frame.
+/// `ts_uid`, in parallel with the GIL released; returns one codestream per frame. The lossy settings
+/// (`jpeg_quality`, `jls_near`, and at most one of `j2k_ratios` / `j2k_psnr`) default to quality 90,
+/// NEAR 2 and one layer at 10:1 ([`codec::EncodeOptions::default`]).
 #[pyfunction]
-#[pyo3(signature = (data, rows, columns, samples_per_pixel, bits_allocated, bits_stored, pixel_representation, photometric, frames, ts_uid, threads=None))]
+#[pyo3(signature = (data, rows, columns, samples_per_pixel, bits_allocated, bits_stored, pixel_representation, photometric, frames, ts_uid, threads=None, jpeg_quality=None, jls_near=None, j2k_ratios=None, j2k_psnr=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn encode_frames(
     py: Python<'_>,
@@ -508,7 +510,30 @@ pub fn encode_frames(
     frames: u32,
     ts_uid: String,
     threads: Option<usize>,
+    jpeg_quality: Option<u8>,
+    jls_near: Option<u16>,
+    j2k_ratios: Option<Vec<f32>>,
+    j2k_psnr: Option<Vec<f32>>,
 ) -> PyResult<Vec<pyo3::Py<pyo3::types::PyBytes>>> {
+    let mut opts = codec::EncodeOptions::default();
+    if let Some(q) = jpeg_quality {
+        opts.jpeg_quality = q;
+    }
+    if let Some(n) = jls_near {
+        opts.jls_near = n;
+    }
+    match (j2k_ratios, j2k_psnr) {
+        (Some(_), Some(_)) => {
+            return Err(to_py(
+                py,
+                Error::Invalid("JPEG 2000 layers are given by compression ratios or by PSNR, not both".to_owned()),
+            ));
+        }
+        (Some(r), None) => opts.j2k = codec::J2kLayers::Ratios(r),
+        (None, Some(p)) => opts.j2k = codec::J2kLayers::Psnr(p),
+        (None, None) => {}
+    }
+    opts.validate().map_err(|e| to_py(py, e))?;
     let info = PixelInfo {
         rows,
         columns,
@@ -548,7 +573,7 @@ pub fn encode_frames(
         let slots: Vec<std::sync::OnceLock<Vec<u8>>> = (0..n).map(|_| std::sync::OnceLock::new()).collect();
         super::pool::try_for_each(threads, n, |i| {
             let frame = &data[i * frame_len..(i + 1) * frame_len];
-            let _ = slots[i].set(encode(frame, &info)?);
+            let _ = slots[i].set(encode(frame, &info, &opts)?);
             Ok::<(), Error>(())
         })??;
         Ok(slots.into_iter().map(|s| s.into_inner().unwrap_or_default()).collect())

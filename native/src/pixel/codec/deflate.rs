@@ -61,7 +61,7 @@ pub fn decode_deflated_frame(src: &[u8], info: &PixelInfo, frame: usize, out: &m
 /// Encodes one frame (native little-endian layout, colour-by-pixel) with raw deflate.
 /// The frame must be in a layout that is also its native encoding: Bits Allocated 8 or more, one sample or
 /// Planar Configuration 0, not YBR_FULL_422.
-pub fn encode_deflated_frame(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
+pub fn encode_deflated_frame(src: &[u8], info: &PixelInfo, _opts: &super::EncodeOptions) -> Result<Vec<u8>> {
     check_output(DEFLATED_IMAGE_FRAME, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
     if info.bits_allocated < 8
         || (info.samples_per_pixel > 1 && info.planar_configuration == 1)
@@ -91,7 +91,7 @@ mod tests {
             ..PixelInfo::default()
         };
         let src: Vec<u8> = (0..32u8).collect();
-        let enc = encode_deflated_frame(&src, &info).unwrap();
+        let enc = encode_deflated_frame(&src, &info, &super::super::EncodeOptions::default()).unwrap();
         let mut out = vec![0u8; 32];
         decode_deflated_frame(&enc, &info, 0, &mut out).unwrap();
         assert_eq!(out, src);

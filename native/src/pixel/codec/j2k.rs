@@ -486,10 +486,12 @@ fn fill_component(plane: &mut [i32], src: &[u8], (spp, c, size): (usize, usize, 
 }
 
 /// Encodes one frame (colour-by-pixel, little endian, the decoders' layout) as a JPEG 2000 codestream:
-/// reversible 5/3 wavelet when `lossless` (.4.90, or HTJ2K-free .4.91 lossless), else irreversible 9/7 at
-/// compression `ratio` (e.g. 10 for 10:1) for .4.91. No multiple component transform, so the data set keeps
-/// its Photometric Interpretation (RGB stays RGB).
-pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> Result<Vec<u8>> {
+/// reversible 5/3 wavelet and one layer coded to the last bit when `layers` is `None` (.4.90), else
+/// irreversible 9/7 with the given quality layers (.4.91): compression ratios (e.g. `[10.0]` for 10:1,
+/// OpenJPEG's rate allocation) or PSNRs in dB (its fixed-quality allocation). No multiple component
+/// transform, so the data set keeps its Photometric Interpretation (RGB stays RGB).
+pub fn encode_j2k(src: &[u8], info: &PixelInfo, layers: Option<&super::J2kLayers>) -> Result<Vec<u8>> {
+    let lossless = layers.is_none();
     check_output(JPEG_2000, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
     let (rows, cols, spp) = info.frame_shape();
     let bits = info.bits_stored;
@@ -557,9 +559,25 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> R
     unsafe {
         let mut params: opj::opj_cparameters_t = std::mem::zeroed();
         opj::opj_set_default_encoder_parameters(&mut params);
-        params.tcp_numlayers = 1;
-        params.cp_disto_alloc = 1;
-        params.tcp_rates[0] = if lossless { 0.0 } else { ratio.max(1.0) };
+        match layers {
+            None => {
+                params.tcp_numlayers = 1;
+                params.cp_disto_alloc = 1;
+                params.tcp_rates[0] = 0.0;
+            }
+            Some(super::J2kLayers::Ratios(r)) => {
+                let n = r.len().min(params.tcp_rates.len());
+                params.tcp_numlayers = n as i32;
+                params.cp_disto_alloc = 1;
+                params.tcp_rates[..n].copy_from_slice(&r[..n]);
+            }
+            Some(super::J2kLayers::Psnr(p)) => {
+                let n = p.len().min(params.tcp_distoratio.len());
+                params.tcp_numlayers = n as i32;
+                params.cp_fixed_quality = 1;
+                params.tcp_distoratio[..n].copy_from_slice(&p[..n]);
+            }
+        }
         params.irreversible = i32::from(!lossless);
         params.tcp_mct = 0;
         let mut res = 6;
@@ -606,11 +624,12 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, lossless: bool, ratio: f32) -> R
 }
 
 /// [`encode_j2k`] lossless, for the encoder registry (.4.90).
-pub fn encode_j2k_lossless(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
-    encode_j2k(src, info, true, 0.0)
+pub fn encode_j2k_lossless(src: &[u8], info: &PixelInfo, _opts: &super::EncodeOptions) -> Result<Vec<u8>> {
+    encode_j2k(src, info, None)
 }
 
-/// [`encode_j2k`] lossy at 10:1, for the encoder registry (.4.91).
-pub fn encode_j2k_lossy(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
-    encode_j2k(src, info, false, 10.0)
+/// [`encode_j2k`] lossy with the options' layers (10:1 by default), for the encoder registry (.4.91).
+pub fn encode_j2k_lossy(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
+    opts.validate()?;
+    encode_j2k(src, info, Some(&opts.j2k))
 }

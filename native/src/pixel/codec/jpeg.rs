@@ -715,18 +715,18 @@ pub fn encode_jpeg(src: &[u8], info: &PixelInfo, quality: u8, lossless_psv: Opti
     Ok(v)
 }
 
-/// [`encode_jpeg`] at quality 90, for the encoder registry (.4.50, 8-bit).
-pub fn encode_jpeg_baseline(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
-    encode_jpeg(src, info, 90, None)
+/// [`encode_jpeg`] at the options' quality, for the encoder registry (.4.50, 8-bit).
+pub fn encode_jpeg_baseline(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
+    encode_jpeg(src, info, opts.jpeg_quality, None)
 }
 
-/// [`encode_jpeg`] at quality 90, for the encoder registry (.4.51, 8 or 12-bit).
-pub fn encode_jpeg_extended(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
-    encode_jpeg(src, info, 90, None)
+/// [`encode_jpeg`] at the options' quality, for the encoder registry (.4.51, 8 or 12-bit).
+pub fn encode_jpeg_extended(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
+    encode_jpeg(src, info, opts.jpeg_quality, None)
 }
 
 /// [`encode_jpeg`] lossless with predictor 1, for the encoder registry (.4.70, also valid for .4.57).
-pub fn encode_jpeg_lossless_sv1(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
+pub fn encode_jpeg_lossless_sv1(src: &[u8], info: &PixelInfo, _opts: &super::EncodeOptions) -> Result<Vec<u8>> {
     encode_jpeg(src, info, 100, Some(1))
 }
 

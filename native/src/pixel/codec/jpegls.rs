@@ -361,13 +361,24 @@ fn charls_input(src: &[u8], bits_allocated: u16, bits: u16) -> Cow<'_, [u8]> {
 }
 
 /// [`encode_jpegls`] with NEAR 0, for the encoder registry.
-pub fn encode_jpegls_lossless(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
+pub fn encode_jpegls_lossless(src: &[u8], info: &PixelInfo, _opts: &super::EncodeOptions) -> Result<Vec<u8>> {
     encode_jpegls(src, info, 0)
 }
 
-/// [`encode_jpegls`] with NEAR 2, for the encoder registry (.4.81).
-pub fn encode_jpegls_near_lossless(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
-    encode_jpegls(src, info, 2)
+/// [`encode_jpegls`] with the options' NEAR, for the encoder registry (.4.81). NEAR may be at most
+/// min(255, MAXVAL / 2) for the frame's precision (ISO/IEC 14495-1 §C.2.4.1.1).
+pub fn encode_jpegls_near_lossless(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
+    let bits = info.bits_stored.clamp(2, 16);
+    let limit = ((1u32 << bits) - 1) / 2;
+    let limit = limit.min(255);
+    if u32::from(opts.jls_near) > limit {
+        return Err(Error::Invalid(format!(
+            "JPEG-LS NEAR must be 0 to {limit} for (0028,0101) 'Bits Stored' {bits} (min(255, MAXVAL / 2), \
+             ISO/IEC 14495-1 C.2.4.1.1), not {}",
+            opts.jls_near
+        )));
+    }
+    encode_jpegls(src, info, i32::from(opts.jls_near))
 }
 
 /// Lossless JPEG-LS coding of one component (ISO/IEC 14495-1 Annex A with NEAR = 0 and the default coding

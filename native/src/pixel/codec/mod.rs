@@ -28,7 +28,81 @@ use crate::{Error, Result};
 pub type DecodeFn = fn(src: &[u8], info: &PixelInfo, frame: usize, out: &mut [u8]) -> Result<()>;
 
 /// A frame encoder: `src` is one decoded frame in the layout [`DecodeFn`] produces; returns the codestream.
-pub type EncodeFn = fn(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>>;
+pub type EncodeFn = fn(src: &[u8], info: &PixelInfo, opts: &EncodeOptions) -> Result<Vec<u8>>;
+
+/// The quality layers of a lossy JPEG 2000 codestream (ISO/IEC 15444-1 §B.8), from the coarsest.
+#[derive(Clone, Debug, PartialEq)]
+pub enum J2kLayers {
+    /// A compression ratio per layer (e.g. `[40, 10]`: the first layer at 40:1, both at 10:1), decreasing.
+    Ratios(Vec<f32>),
+    /// A peak signal-to-noise ratio in dB per layer, increasing (OpenJPEG's fixed-quality allocation).
+    Psnr(Vec<f32>),
+}
+
+/// Settings of the lossy encoders; each encoder reads the ones of its transfer syntax.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncodeOptions {
+    /// JPEG baseline / extended quality, 1 to 100 (libjpeg's scale of quantisation tables).
+    pub jpeg_quality: u8,
+    /// JPEG-LS NEAR (ISO/IEC 14495-1 §C.2.3): the largest difference allowed per sample, for .4.81.
+    pub jls_near: u16,
+    /// JPEG 2000 (.4.91) quality layers.
+    pub j2k: J2kLayers,
+}
+
+/// The most quality layers OpenJPEG codes (`opj_cparameters_t::tcp_rates` has 100 slots).
+pub const J2K_MAX_LAYERS: usize = 100;
+
+impl Default for EncodeOptions {
+    /// Quality 90, NEAR 2, one layer at 10:1.
+    fn default() -> Self {
+        EncodeOptions {
+            jpeg_quality: 90,
+            jls_near: 2,
+            j2k: J2kLayers::Ratios(vec![10.0]),
+        }
+    }
+}
+
+impl EncodeOptions {
+    /// Checks the settings against what the codecs accept, naming the one that is out of range.
+    ///
+    /// # Errors
+    /// `Error::Invalid` for a quality outside 1-100, no layers or more than [`J2K_MAX_LAYERS`], ratios that
+    /// are not finite, at least 1 and decreasing, or PSNRs that are not finite, positive and increasing.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=100).contains(&self.jpeg_quality) {
+            return Err(Error::Invalid(format!(
+                "JPEG quality must be 1 to 100, not {}",
+                self.jpeg_quality
+            )));
+        }
+        let (values, what) = match &self.j2k {
+            J2kLayers::Ratios(v) => (v, "compression ratios"),
+            J2kLayers::Psnr(v) => (v, "PSNR values"),
+        };
+        if values.is_empty() || values.len() > J2K_MAX_LAYERS {
+            return Err(Error::Invalid(format!(
+                "JPEG 2000 needs 1 to {J2K_MAX_LAYERS} quality layers, not {}",
+                values.len()
+            )));
+        }
+        let ok = match &self.j2k {
+            J2kLayers::Ratios(v) => v.iter().all(|r| r.is_finite() && *r >= 1.0) && v.windows(2).all(|w| w[0] > w[1]),
+            J2kLayers::Psnr(v) => v.iter().all(|p| p.is_finite() && *p > 0.0) && v.windows(2).all(|w| w[0] < w[1]),
+        };
+        if !ok {
+            let rule = match &self.j2k {
+                J2kLayers::Ratios(_) => "each at least 1 and decreasing from the first layer",
+                J2kLayers::Psnr(_) => "each above 0 dB and increasing from the first layer",
+            };
+            return Err(Error::Invalid(format!(
+                "JPEG 2000 {what} {values:?}: they must be {rule}"
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// RLE Lossless.
 pub const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";

@@ -458,7 +458,7 @@ fn encode_row(row: &[u8], out: &mut Vec<u8>) {
 
 /// Encodes one frame (colour-by-pixel, little endian, the layout the decoder produces) as RLE Lossless.
 /// Each row of each byte plane is encoded separately, as PS3.5 §G.3.1 requires.
-pub fn encode_rle(src: &[u8], info: &PixelInfo) -> Result<Vec<u8>> {
+pub fn encode_rle(src: &[u8], info: &PixelInfo, _opts: &super::EncodeOptions) -> Result<Vec<u8>> {
     check_output(RLE_LOSSLESS, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
     if !info.bits_allocated.is_multiple_of(8) {
         return Err(Error::Invalid(format!(
@@ -557,7 +557,7 @@ mod tests {
     fn round_trip_16bit_rgb() {
         let i = info(3, 5, 16, 3);
         let src: Vec<u8> = (0..i.frame_len_bytes().unwrap()).map(|v| (v * 7 / 5) as u8).collect();
-        let enc = encode_rle(&src, &i).unwrap();
+        let enc = encode_rle(&src, &i, &super::super::EncodeOptions::default()).unwrap();
         let mut out = vec![0u8; src.len()];
         decode_rle_lossless(&enc, &i, 0, &mut out).unwrap();
         assert_eq!(out, src);
