@@ -555,6 +555,83 @@ class Dataset:
                 for item in elem.value:
                     yield from item.iterall()
 
+    def pop(self, key: Any, *default: Any) -> Any:
+        """Remove the element for ``key`` (keyword, tag or pair) and return it; ``default`` when absent."""
+        try:
+            elem = self[key]
+        except KeyError:
+            if default:
+                return default[0]
+            raise
+        del self[key]
+        return elem
+
+    def setdefault(self, key: Any, default: Any = None) -> DataElement:
+        """The element for ``key``; when absent, first add one with ``default`` (a value or a DataElement)."""
+        if key in self:
+            return self[key]
+        self[key] = default if isinstance(default, DataElement) else ("" if default is None else default)
+        return self[key]
+
+    def update(self, other: Any = (), **kwargs: Any) -> None:
+        """Set elements from a mapping or Dataset (keywords, tags or pairs as keys) and from keywords."""
+        items = other.items() if hasattr(other, "items") else other
+        for key, value in items:
+            self[key] = value
+        for key, value in kwargs.items():
+            self[key] = value
+
+    def clear(self) -> None:
+        """Remove every element."""
+        for tag in self._tags():
+            del self[tag]
+
+    def data_element(self, keyword: str) -> DataElement | None:
+        """The :class:`DataElement` for a keyword, or ``None`` when absent."""
+        tag = _KW.get(keyword)
+        return self[tag] if tag is not None and tag in self else None
+
+    def group_dataset(self, group: int) -> Dataset:
+        """A new Dataset with the elements of one group."""
+        return Dataset(self[t] for t in self._tags() if t >> 16 == group)
+
+    def remove_private_tags(self) -> None:
+        """Remove every private element (odd group, PS3.5 §7.8), in sequence items too."""
+
+        def drop(ds: Dataset, elem: DataElement) -> None:
+            if elem.tag.is_private:
+                del ds[elem.tag]
+
+        self.walk(drop)
+
+    def copy(self) -> Dataset:
+        """A shallow copy (as ``copy.copy``): the values decoded so far, sequences included, are shared."""
+        return self.__copy__()
+
+    def __copy__(self) -> Dataset:
+        new = type(self).__new__(type(self))
+        object.__setattr__(new, "_native", self._native)
+        object.__setattr__(new, "_values", dict(self._values))
+        object.__setattr__(new, "_elements", dict(self._elements))
+        object.__setattr__(new, "_deleted", set(self._deleted))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dataset:
+        # The native index is read-only and shared; what was set, deleted or decoded is copied, nested
+        # sequence items (and the file meta) through this same method.
+        import copy
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        object.__setattr__(new, "_native", self._native)
+        object.__setattr__(new, "_values", copy.deepcopy(self._values, memo))
+        object.__setattr__(new, "_elements", copy.deepcopy(self._elements, memo))
+        object.__setattr__(new, "_deleted", set(self._deleted))
+        for k, v in self.__dict__.items():
+            new.__dict__[k] = v if k == "_source" else copy.deepcopy(v, memo)
+        return new
+
     # ----------------------------------------------------------------------------- file-level
 
     @property
@@ -743,10 +820,28 @@ class Dataset:
     # ----------------------------------------------------------------------------- pickling
 
     def __reduce__(self) -> tuple[Any, ...]:
+        # Read from a file or bytes: the source again, and what was changed since (elements set or deleted,
+        # sequences whose items changed, the file meta once touched, the preamble). Otherwise (a new data set,
+        # or a sequence item of one read) every element as it is now.
+        state = {k: v for k, v in self.__dict__.items() if k != "_source"}
         src = self.__dict__.get("_source")
-        if src is not None and not self._elements and not self._deleted:
-            return (_reopen, (src,))
-        return (Dataset.from_json, (self.to_json_dict(bulk_data_threshold=1 << 62),))
+        if src is not None:
+            if not self._elements and not self._deleted and not state.get("_file_meta") and not self._changed_seqs():
+                return (_reopen, (src,))
+            return (_reopen_changed, (src, self._elements, self._deleted, self._changed_seqs(), state))
+        return (_rebuild, (type(self), [self[t] for t in self._tags()], state))
+
+    def _changed_seqs(self) -> dict[int, Sequence]:
+        """The sequences read from the file whose items were added, removed, replaced or changed."""
+        if self._native is None:
+            return {}
+        from dicomfast.filewriter import _is_modified_seq
+
+        return {
+            t: v
+            for t, v in self._values.items()
+            if isinstance(v, Sequence) and t not in self._elements and _is_modified_seq(self, t, v)
+        }
 
 
 class FileMetaDataset(Dataset):
@@ -760,6 +855,27 @@ def _reopen(src: tuple[Any, ...]) -> Dataset:
     return dcmread(
         source, stop, tags, force, max_depth=max_depth, max_elements=max_elements, transfer_syntax=ts, on_error=on_error
     )
+
+
+def _reopen_changed(
+    src: tuple[Any, ...],
+    elements: dict[int, DataElement],
+    deleted: set[int],
+    seqs: dict[int, Sequence],
+    state: dict[str, Any],
+) -> Dataset:
+    ds = _reopen(src)
+    ds._elements.update(elements)
+    ds._deleted.update(deleted)
+    ds._values.update(seqs)
+    ds.__dict__.update(state)
+    return ds
+
+
+def _rebuild(cls: type[Dataset], elements: list[DataElement], state: dict[str, Any]) -> Dataset:
+    ds = cls(elements)
+    ds.__dict__.update(state)
+    return ds
 
 
 def _coerce(vr: str, value: Any) -> Any:

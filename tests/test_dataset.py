@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import dicomfast
@@ -228,3 +230,106 @@ def test_errors_carry_offset_and_tag() -> None:
     assert info.value.tag == 0x00100010
     assert info.value.offset == i
     assert isinstance(info.value, dicomfast.DicomError)
+
+
+def _written(ds: dicomfast.Dataset) -> bytes:
+    buf = io.BytesIO()
+    dicomfast.dcmwrite(buf, ds)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_copies_keep_file_meta_and_nested_changes(how: str) -> None:
+    # Regression: a changed data set was pickled (and deep-copied) through JSON, which dropped the file meta
+    # (a JPEG 2000 file was then written as native pixel data and could not be decoded) and the changes made
+    # inside sequence items (a re-read of the source).
+    def again(ds: dicomfast.Dataset) -> dicomfast.Dataset:
+        return pickle.loads(pickle.dumps(ds)) if how == "pickle" else copy.deepcopy(ds)
+
+    j2k = dicomfast.dcmread(get_testdata_file("JPEG2000.dcm"))
+    j2k.PatientName = "A^B"
+    back = dicomfast.dcmread(_written(again(j2k)))
+    assert back.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.91"
+    assert back.PatientName == "A^B"
+    np.testing.assert_array_equal(back.pixel_array, j2k.pixel_array)
+    plan = dicomfast.dcmread(get_testdata_file("rtplan.dcm"))
+    plan.BeamSequence[0].BeamName = "Renamed"
+    del plan.PatientID
+    copied = again(plan)
+    assert copied.BeamSequence[0].BeamName == "Renamed"
+    assert "PatientID" not in copied
+    if how == "deepcopy":
+        assert _written(copied) == _written(plan)  # the native index is shared: the same bytes
+    else:
+        # a changed sequence item comes back as its elements: the same data set, with its nested sequences
+        # written at defined length instead of the undefined length read
+        ref = pydicom.dcmread(io.BytesIO(_written(plan)))
+        assert pydicom.dcmread(io.BytesIO(_written(copied))) == ref
+    # the copy is independent of the original, nested items included
+    copied.BeamSequence[0].BeamName = "Other"
+    copied.PatientName = "C^D"
+    assert plan.BeamSequence[0].BeamName == "Renamed"
+    assert plan.PatientName != "C^D"
+    # new data sets and the items of read ones copy too
+    new = dicomfast.Dataset({"PatientName": "N^M", "Rows": 4})
+    new.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2"
+    assert again(new) == new
+    assert again(new).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2"
+    item = again(plan.BeamSequence[0])
+    assert item.BeamName == "Renamed"
+    assert item == plan.BeamSequence[0]
+
+
+def test_unchanged_read_pickles_as_its_source() -> None:
+    # An unchanged data set read from a file pickles as the path (a DataLoader worker re-opens it).
+    ds = dicomfast.dcmread(CT)
+    assert len(pickle.dumps(ds)) < 1000
+    ds.PatientName  # noqa: B018 - values read (and cached) are not changes
+    assert len(pickle.dumps(ds)) < 1000
+
+
+def test_shallow_copy_shares_values() -> None:
+    plan = dicomfast.dcmread(get_testdata_file("rtplan.dcm"))
+    plan.BeamSequence  # noqa: B018 - values decoded before a shallow copy are shared with it
+    for c in (copy.copy(plan), plan.copy()):
+        c.PatientName = "X^Y"
+        assert plan.PatientName != "X^Y"
+        assert c.BeamSequence is plan.BeamSequence
+        assert c.file_meta.TransferSyntaxUID == plan.file_meta.TransferSyntaxUID
+
+
+def test_dict_like_helpers() -> None:
+    ds = dicomfast.dcmread(CT)
+    pid = ds.PatientID
+    assert ds.pop("PatientID").value == pid
+    assert "PatientID" not in ds
+    assert ds.pop("PatientID", None) is None
+    with pytest.raises(KeyError):
+        ds.pop(0x00100020)
+    assert ds.setdefault("PatientID", "NEW").value == "NEW"
+    assert ds.setdefault("PatientID", "OTHER").value == "NEW"
+    ds.update({"PatientName": "U^V", 0x00080050: "ACC1"}, StudyID="S9")
+    assert (ds.PatientName, ds.AccessionNumber, ds.StudyID) == ("U^V", "ACC1", "S9")
+    assert ds.data_element("PatientName").value == "U^V"
+    assert ds.data_element("ReferringPhysicianTelephoneNumbers") is None
+    group = ds.group_dataset(0x0028)
+    assert group.Rows == ds.Rows
+    assert all(t >> 16 == 0x0028 for t in group.keys())
+    back = dicomfast.dcmread(_written(ds))
+    assert (back.PatientID, back.PatientName, back.StudyID) == ("NEW", "U^V", "S9")
+    group.clear()
+    assert len(group) == 0
+
+
+def test_remove_private_tags_as_pydicom_does() -> None:
+    for name in ("CT_small.dcm", "MR-SIEMENS-DICOM-WithOverlays.dcm", "rtplan.dcm"):
+        path = get_testdata_file(name)
+        ours = dicomfast.dcmread(path)
+        ref = pydicom.dcmread(path)
+        had = sum(1 for e in ours.iterall() if e.tag.is_private)
+        ours.remove_private_tags()
+        ref.remove_private_tags()
+        assert not [e.tag for e in ours.iterall() if e.tag.is_private]
+        back = pydicom.dcmread(io.BytesIO(_written(ours)))
+        assert [int(e.tag) for e in back.iterall()] == [int(e.tag) for e in ref.iterall()], name
+        assert had == 0 or len(back) < len(pydicom.dcmread(path)), name
