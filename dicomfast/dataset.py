@@ -826,22 +826,17 @@ class Dataset:
         state = {k: v for k, v in self.__dict__.items() if k != "_source"}
         src = self.__dict__.get("_source")
         if src is not None:
-            if not self._elements and not self._deleted and not state.get("_file_meta") and not self._changed_seqs():
+            changed = self._changed_values()
+            if not self._elements and not self._deleted and not state.get("_file_meta") and not changed:
                 return (_reopen, (src,))
-            return (_reopen_changed, (src, self._elements, self._deleted, self._changed_seqs(), state))
+            return (_reopen_changed, (src, self._elements, self._deleted, changed, state))
         return (_rebuild, (type(self), [self[t] for t in self._tags()], state))
 
-    def _changed_seqs(self) -> dict[int, Sequence]:
-        """The sequences read from the file whose items were added, removed, replaced or changed."""
-        if self._native is None:
-            return {}
-        from dicomfast.filewriter import _is_modified_seq
+    def _changed_values(self) -> dict[int, Any]:
+        """The values read from the file that were changed in place (sequence items, multi-valued values)."""
+        from dicomfast.filewriter import _changed_in_place
 
-        return {
-            t: v
-            for t, v in self._values.items()
-            if isinstance(v, Sequence) and t not in self._elements and _is_modified_seq(self, t, v)
-        }
+        return {t: e.value for t, e in _changed_in_place(self).items()}
 
 
 class FileMetaDataset(Dataset):
@@ -861,13 +856,13 @@ def _reopen_changed(
     src: tuple[Any, ...],
     elements: dict[int, DataElement],
     deleted: set[int],
-    seqs: dict[int, Sequence],
+    changed: dict[int, Any],
     state: dict[str, Any],
 ) -> Dataset:
     ds = _reopen(src)
     ds._elements.update(elements)
     ds._deleted.update(deleted)
-    ds._values.update(seqs)
+    ds._values.update(changed)
     ds.__dict__.update(state)
     return ds
 

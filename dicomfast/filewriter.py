@@ -176,10 +176,33 @@ def _charsets_of(ds: Dataset, inherited: list[str]) -> list[str]:
 
 
 def _is_modified(ds: Dataset) -> bool:
-    """Whether ``ds`` differs from what its native handle holds (elements set or deleted, sequences changed)."""
+    """Whether ``ds`` differs from what its native handle holds.
+
+    Elements set or deleted, or values changed in place: sequence items, the values of a multi-valued element.
+    """
     if ds._native is None or ds._elements or ds._deleted:
         return True
-    return any(_is_modified_seq(ds, tag, v) for tag, v in ds._values.items() if isinstance(v, Sequence))
+    return bool(_changed_in_place(ds))
+
+
+def _changed_in_place(ds: Dataset) -> dict[int, DataElement]:
+    """The values read from the file that were changed in place since, as elements to write instead.
+
+    ``ds.ImageType[0] = "DERIVED"``, ``ds.BeamSequence[0].BeamName = ...``, items appended or removed.
+    """
+    native = ds._native
+    if native is None:
+        return {}
+    out: dict[int, DataElement] = {}
+    for tag, v in ds._values.items():
+        if tag in ds._elements:
+            continue
+        if isinstance(v, Sequence):
+            if _is_modified_seq(ds, tag, v):
+                out[tag] = DataElement._make(tag, "SQ", v)
+        elif isinstance(v, list) and v != native.get(tag, None):
+            out[tag] = DataElement._make(tag, str(native.vr(tag)), v)
+    return out
 
 
 def _encode_items(
@@ -202,10 +225,7 @@ def _encode(
     native = ds._native
     overrides: dict[int, tuple[str, bytes, bool]] = {}
     elements: dict[int, DataElement] = dict(ds._elements)
-    if native is not None:
-        for tag, v in ds._values.items():
-            if tag not in elements and isinstance(v, Sequence) and _is_modified_seq(ds, tag, v):
-                elements[tag] = DataElement._make(tag, "SQ", v)
+    elements.update(_changed_in_place(ds))
     for tag, elem in elements.items():
         if elem.VR == "SQ":
             items = _encode_items(elem.value or [], ts, charsets, explicit, big_endian, validate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import shutil
 import subprocess
 import warnings
@@ -259,3 +260,27 @@ def test_save_as_and_sequence_type() -> None:
     buf = io.BytesIO()
     ds.save_as(buf)
     assert buf.getvalue()[128:132] == b"DICM"
+
+
+def test_values_changed_in_place_are_written() -> None:
+    # Regression: a multi-valued value changed in place (pydicom's MultiValue allows it) was kept in the
+    # data set but silently not written, the bytes read being copied instead.
+    src = get_testdata_file("CT_small.dcm")
+    ds = dicomfast.dcmread(src)
+    ds.ImageType[0] = "DERIVED"
+    ds.ImagePositionPatient[2] = 99.5
+    ds.PixelSpacing.append(0.5)  # VM 2 becomes 3: written as given, as pydicom would
+    out = io.BytesIO()
+    dicomfast.dcmwrite(out, ds)
+    back = pydicom.dcmread(io.BytesIO(out.getvalue()))
+    assert list(back.ImageType) == ["DERIVED", "PRIMARY", "AXIAL"]
+    assert float(back.ImagePositionPatient[2]) == 99.5
+    assert len(back.PixelSpacing) == 3
+    again = pickle.loads(pickle.dumps(ds))
+    assert again.ImageType[0] == "DERIVED"
+    # values only read are no change: the file is written back byte for byte
+    ds = dicomfast.dcmread(src)
+    _ = (ds.ImageType, ds.ImagePositionPatient, ds.PixelSpacing, ds.ImageOrientationPatient)
+    out = io.BytesIO()
+    dicomfast.dcmwrite(out, ds)
+    assert out.getvalue() == Path(src).read_bytes()
