@@ -311,6 +311,46 @@ def _element_line(elem: DataElement, width: int = 80, indent: int = 0) -> str:
 # --------------------------------------------------------------------------------------------- dataset
 
 
+class PrivateBlock:
+    """The private elements one Private Creator reserves in a group (PS3.5 §7.8.1).
+
+    (gggg,00xx) holds the creator's name and reserves (gggg,xx00) to (gggg,xxFF); elements are addressed
+    by their offset 0x00 to 0xFF in the block.
+    """
+
+    __slots__ = ("block_start", "dataset", "group", "private_creator")
+
+    def __init__(self, dataset: Dataset, group: int, slot: int, private_creator: str) -> None:
+        self.dataset = dataset
+        self.group = group
+        self.private_creator = private_creator
+        #: The element number of the block's first element (``slot << 8``).
+        self.block_start = slot << 8
+
+    def get_tag(self, element_offset: int) -> Tag:
+        """The tag of the element at ``element_offset`` in this block."""
+        if not 0 <= element_offset <= 0xFF:
+            raise ValueError(f"Element offset {element_offset:#x}: it must be 0x00 to 0xFF within a private block")
+        return Tag((self.group << 16) | self.block_start | element_offset)
+
+    def __contains__(self, element_offset: int) -> bool:
+        return self.get_tag(element_offset) in self.dataset
+
+    def __getitem__(self, element_offset: int) -> DataElement:
+        return self.dataset[self.get_tag(element_offset)]
+
+    def __delitem__(self, element_offset: int) -> None:
+        del self.dataset[self.get_tag(element_offset)]
+
+    def add_new(self, element_offset: int, VR: str, value: Any) -> None:
+        """Add (or replace) the element at ``element_offset`` with the given VR and value."""
+        tag = self.get_tag(element_offset)
+        self.dataset[tag] = DataElement(tag, VR, value)
+
+    def __repr__(self) -> str:
+        return f"<PrivateBlock {self.private_creator!r} at ({self.group:04X},{self.block_start:04X})>"
+
+
 class Dataset:
     """A DICOM data set: elements by keyword (``ds.PatientName``), tag (``ds[0x00100010]``) or pair.
 
@@ -554,6 +594,49 @@ class Dataset:
             if elem.VR == "SQ":
                 for item in elem.value:
                     yield from item.iterall()
+
+    def add(self, elem: DataElement) -> None:
+        """Add (or replace) an element."""
+        self[elem.tag] = elem
+
+    def add_new(self, tag: Any, VR: str, value: Any) -> None:
+        """Add (or replace) the element ``tag`` with the given VR and value (any tag, private ones too)."""
+        self[tag] = DataElement(tag, VR, value)
+
+    def private_creators(self, group: int) -> list[str]:
+        """The Private Creator values reserving blocks of an odd ``group`` (PS3.5 §7.8.1)."""
+        if group % 2 == 0:
+            raise ValueError(f"Group {group:04X} is not private: private groups are odd")
+        return [str(self[t].value).strip() for t in self._tags() if t >> 16 == group and 0x10 <= (t & 0xFFFF) <= 0xFF]
+
+    def private_block(self, group: int, private_creator: str, create: bool = False) -> PrivateBlock:
+        """The block of private elements ``private_creator`` reserves in ``group`` (PS3.5 §7.8.1).
+
+        With ``create``, a block is reserved when there is none: the creator is written in the first free
+        element (gggg,0010) to (gggg,00FF).
+        """
+        if group % 2 == 0:
+            raise ValueError(f"Group {group:04X} is not private: a private creator needs an odd group")
+        if not private_creator:
+            raise ValueError("A private block needs a non-empty private creator")
+        free = None
+        for slot in range(0x10, 0x100):
+            tag = (group << 16) | slot
+            if tag in self:
+                if str(self[tag].value).strip() == private_creator:
+                    return PrivateBlock(self, group, slot, private_creator)
+            elif free is None:
+                free = slot
+        if not create:
+            raise KeyError(f"Private creator '{private_creator}' not found in group {group:04X}")
+        if free is None:
+            raise ValueError(f"Group {group:04X} has no free private block (all 240 are reserved)")
+        self[(group << 16) | free] = DataElement((group << 16) | free, "LO", private_creator)
+        return PrivateBlock(self, group, free, private_creator)
+
+    def get_private_item(self, group: int, element_offset: int, private_creator: str) -> DataElement:
+        """The element at ``element_offset`` (0x00-0xFF) of ``private_creator``'s block in ``group``."""
+        return self.private_block(group, private_creator)[element_offset]
 
     def pop(self, key: Any, *default: Any) -> Any:
         """Remove the element for ``key`` (keyword, tag or pair) and return it; ``default`` when absent."""
@@ -985,6 +1068,7 @@ def dcmread(
     max_elements: int | None = None,
     transfer_syntax: str | None = None,
     on_error: str = "raise",
+    defer_size: int | str | None = None,
 ) -> Dataset:
     """Read a DICOM file (PS3.10) or, with ``force=True``, a bare data set.
 
@@ -1014,6 +1098,8 @@ def dcmread(
         and around the damage and list the faults in ``ds.errors`` (``"collect"``), also issuing a
         :class:`~dicomfast.errors.DicomWarning` for each (``"warn"``). A value cut short by the end of the
         data is kept with the bytes present.
+    defer_size : int or str, optional
+        Accepted for pydicom's signature and not needed: every value is read on first access already.
 
     Returns
     -------

@@ -333,3 +333,46 @@ def test_remove_private_tags_as_pydicom_does() -> None:
         back = pydicom.dcmread(io.BytesIO(_written(ours)))
         assert [int(e.tag) for e in back.iterall()] == [int(e.tag) for e in ref.iterall()], name
         assert had == 0 or len(back) < len(pydicom.dcmread(path)), name
+
+
+def test_private_blocks_as_pydicom_finds_them() -> None:
+    ds = dicomfast.dcmread(CT, defer_size="1 KB")  # pydicom's argument, accepted: everything is lazy already
+    ref = pydicom.dcmread(CT)
+    groups = sorted({e.tag >> 16 for e in ds if e.tag.is_private})
+    assert groups
+    for g in groups:
+        assert ds.private_creators(g) == ref.private_creators(g)
+        for creator in ds.private_creators(g):
+            ours, theirs = ds.private_block(g, creator), ref.private_block(g, creator)
+            assert ours.block_start == theirs.block_start
+            for offset in range(0x100):
+                if offset in theirs:
+                    assert ours[offset].value == theirs[offset].value, (hex(g), creator, offset)
+                    assert ds.get_private_item(g, offset, creator).tag == theirs.get_tag(offset)
+    with pytest.raises(KeyError, match="not found"):
+        ds.private_block(0x0019, "NOBODY")
+    with pytest.raises(ValueError, match="odd group"):
+        ds.private_block(0x0010, "ACME")
+
+
+def test_new_private_block_is_written() -> None:
+    ds = dicomfast.dcmread(CT)
+    block = ds.private_block(0x0019, "ACME 1.0", create=True)
+    assert block.block_start == 0x1100  # GEMS_ACQU_01 holds (0019,0010): the next free slot
+    block.add_new(0x01, "LO", "hello")
+    block.add_new(0x02, "US", 7)
+    assert ds[0x00191101].value == "hello"
+    assert ds.private_block(0x0019, "ACME 1.0").block_start == 0x1100
+    ds.add_new(0x00331010, "LO", "raw")  # a private element added by tag (no creator check, as pydicom)
+    ds.add(DataElement(0x00100020, "LO", "ID-7"))
+    buf = io.BytesIO()
+    dicomfast.dcmwrite(buf, ds)
+    back = pydicom.dcmread(io.BytesIO(buf.getvalue()))
+    ref_block = back.private_block(0x0019, "ACME 1.0")
+    assert ref_block[0x01].value == "hello"
+    assert ref_block[0x02].value == 7
+    assert back.PatientID == "ID-7"
+    del block[0x02]
+    assert 0x02 not in block
+    with pytest.raises(ValueError, match="0x00 to 0xFF"):
+        block.add_new(0x100, "LO", "x")
