@@ -1,4 +1,4 @@
-"""Pixel data as numpy arrays: frames, all frames, and the Modality / VOI / Palette Colour LUTs.
+"""Pixel data as numpy arrays: frames, all frames, overlays, and the Modality / VOI / Palette Colour LUTs.
 
 Decoding happens in the core with the GIL released, frames in parallel. Uncompressed little-endian frames
 that need no conversion are read-only views over the file's bytes (no copy). Shapes follow pydicom:
@@ -22,6 +22,7 @@ __all__ = [
     "apply_voi_lut",
     "apply_windowing",
     "iter_pixels",
+    "overlay_array",
     "pixel_array",
 ]
 
@@ -253,6 +254,61 @@ def _expand_segmented_from(w: list[int], offset: int, count: int) -> list[float]
 # --------------------------------------------------------------------------------------------- Dataset API
 
 
+def overlay_array(ds: Dataset, group: int = 0x6000) -> np.ndarray:
+    """The overlay plane of repeating group ``group`` (0x6000 to 0x601E, PS3.3 §C.9.2), as 0 and 1.
+
+    A uint8 array ``(rows, columns)``, or ``(frames, rows, columns)`` when the overlay has several frames.
+
+    The plane is (60xx,3000) Overlay Data, one bit per pixel with the first pixel in the lowest bit (PS3.5
+    §8.1.2, as 1-bit pixel data); overlays embedded in unused bits of Pixel Data (retired) are refused.
+    """
+    from dicomfast.errors import DecodeError
+
+    if not (0x6000 <= group <= 0x601E and group % 2 == 0):
+        raise ValueError(f"Overlay groups are even, 0x6000 to 0x601E, not {group:#06x}")
+    base = group << 16
+
+    def number(elem: int, default: int | None = None) -> int:
+        value = ds.get(base | elem)
+        if value is None or value.value in (None, "", b"", []):
+            if default is None:
+                raise DecodeError(f"Overlay group {group:04X} has no ({group:04X},{elem:04X})")
+            return default
+        v = value.value
+        return int(v[0] if isinstance(v, list) else v)
+
+    if (base | 0x3000) not in ds:
+        raise DecodeError(f"No ({group:04X},3000) Overlay Data: the overlay of group {group:04X} is absent or embedded")
+    rows, cols = number(0x0010), number(0x0011)
+    frames = number(0x0015, 1)
+    bits = number(0x0100, 1)
+    position = number(0x0102, 0)
+    if bits != 1 or position != 0:
+        raise DecodeError(
+            f"Overlay group {group:04X}: Overlay Bits Allocated {bits}, Bit Position {position}: only Overlay Data "
+            "(one bit per pixel, bit position 0) is read; overlays embedded in Pixel Data are retired (PS3.5 §8.1.2)"
+        )
+    elem = ds[base | 0x3000]
+    # The bits are counted in the bytes as stored, whatever the byte order of the data set (as for native
+    # 1-bit Pixel Data here, and as pydicom counts them).
+    data = elem.value if isinstance(elem.value, bytes) else bytes(elem.value or b"")
+    n = rows * cols * frames
+    if n <= 0:
+        raise DecodeError(f"Overlay group {group:04X}: {frames} frame(s) of {rows} x {cols}")
+    if len(data) * 8 < n:
+        raise DecodeError(
+            f"({group:04X},3000) Overlay Data holds {len(data) * 8} bits, fewer than the {n} of {frames} frame(s) "
+            f"of {rows} x {cols}"
+        )
+    bits_arr = np.unpackbits(np.frombuffer(data, np.uint8, count=(n + 7) // 8), bitorder="little", count=n)
+    return bits_arr.reshape((frames, rows, cols) if frames > 1 else (rows, cols))
+
+
+def _ds_overlay_array(self: Dataset, group: int = 0x6000) -> np.ndarray:
+    """The overlay plane of ``group`` (see :func:`dicomfast.pixels.overlay_array`)."""
+    return overlay_array(self, group)
+
+
 def _ds_pixel_array(self: Dataset) -> np.ndarray:
     """All frames of the pixel data (see :func:`dicomfast.pixel_array`)."""
     return _decode(self, None, None, False, None)
@@ -272,3 +328,4 @@ Dataset.pixel_array = property(_ds_pixel_array)  # type: ignore[attr-defined]
 Dataset.frame = _ds_frame  # type: ignore[attr-defined]
 Dataset.iter_frames = _ds_iter_frames  # type: ignore[attr-defined]
 Dataset.num_frames = property(num_frames)  # type: ignore[attr-defined]
+Dataset.overlay_array = _ds_overlay_array  # type: ignore[attr-defined]
