@@ -286,6 +286,41 @@ class DataElement:
         return _element_line(self, width=80)
 
 
+_VALUE_SLOT = DataElement.__dict__["value"]
+
+
+class _BoundElement(DataElement):
+    """An element of a data set read from a file, as ``ds[tag]`` and iteration give it.
+
+    Setting its value sets it in the data set (``ds["PatientName"].value = "Anon"``, or in a ``walk``
+    callback), as pydicom's elements do.
+    """
+
+    __slots__ = ("_ds",)
+
+    @classmethod
+    def _bind(cls, ds: Dataset, tag: int, vr: str, value: Any) -> _BoundElement:
+        elem = object.__new__(cls)
+        elem.tag = int.__new__(Tag, tag)
+        elem.VR = vr
+        _VALUE_SLOT.__set__(elem, value)
+        elem._ds = ds
+        return elem
+
+    @property  # type: ignore[override]
+    def value(self) -> Any:
+        return _VALUE_SLOT.__get__(self)
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        _VALUE_SLOT.__set__(self, value)
+        self._ds[self.tag] = self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copied or pickled alone, it is a plain element (not tied to a data set)
+        return (DataElement, (int(self.tag), self.VR, self.value))
+
+
 def _format_value(elem: DataElement, width: int) -> str:
     v = elem.value
     if elem.VR == "SQ":
@@ -454,7 +489,7 @@ class Dataset:
         except KeyError:
             vr, value = self._native.item(tag)
             self._values[tag] = value
-        return DataElement._make(tag, vr, value)
+        return _BoundElement._bind(self, tag, vr, value)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         tag = _tag_of(key)
@@ -556,7 +591,7 @@ class Dataset:
             # Unmodified data set read from a file: one native call decodes every value in tag order.
             values = self._values
             for tag, vr, value in native.all_items():
-                yield DataElement._make(tag, vr, values.setdefault(tag, value))
+                yield _BoundElement._bind(self, tag, vr, values.setdefault(tag, value))
             return
         for t in self._tags():
             yield self[t]

@@ -284,3 +284,37 @@ def test_values_changed_in_place_are_written() -> None:
     out = io.BytesIO()
     dicomfast.dcmwrite(out, ds)
     assert out.getvalue() == Path(src).read_bytes()
+
+
+def _anonymise(ds: object, elem: object) -> None:
+    # pydicom's own anonymisation example: every element changed through the element handed to the callback
+    if elem.VR == "PN":  # type: ignore[attr-defined]
+        elem.value = "anonymous"  # type: ignore[attr-defined]
+    elif elem.VR in ("DA", "LO") and elem.value:  # type: ignore[attr-defined]
+        elem.value = "20000101" if elem.VR == "DA" else "X"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "rtplan.dcm", "MR-SIEMENS-DICOM-WithOverlays.dcm"])
+def test_element_values_set_through_elements_are_written(name: str) -> None:
+    # Regression: ds[tag] and iteration handed out copies of the elements of a read data set, so
+    # ds["PatientName"].value = ... and the changes of a walk() callback were silently lost.
+    src = get_testdata_file(name)
+    ds = dicomfast.dcmread(src)
+    ds["PatientID"].value = "ID-0"
+    assert ds.PatientID == "ID-0"
+    ds.walk(_anonymise)
+    out = io.BytesIO()
+    dicomfast.dcmwrite(out, ds)
+    ours = pydicom.dcmread(io.BytesIO(out.getvalue()))
+    ref = pydicom.dcmread(src)
+    ref.PatientID = "ID-0"
+    ref.walk(_anonymise)
+    changed = [(int(e.tag), e.value) for e in ref.iterall() if e.VR in ("PN", "DA", "LO")]
+    assert changed
+    assert [(int(e.tag), e.value) for e in ours.iterall() if e.VR in ("PN", "DA", "LO")] == changed
+    # elements only looked at are no change
+    ds = dicomfast.dcmread(src)
+    _ = [e.value for e in ds.iterall()]
+    out = io.BytesIO()
+    dicomfast.dcmwrite(out, ds)
+    assert out.getvalue() == Path(src).read_bytes()
