@@ -991,10 +991,23 @@ def _rebuild(cls: type[Dataset], elements: list[DataElement], state: dict[str, A
     return ds
 
 
+_BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+
+
 def _coerce(vr: str, value: Any) -> Any:
-    """Normalises a value set from Python: PN text becomes :class:`PersonName`, tuples become lists."""
+    """Normalise a value set from Python, as pydicom takes them.
+
+    PN text becomes :class:`PersonName`, tuples become lists, numpy scalars and arrays become Python numbers
+    and lists (little-endian bytes for the binary VRs).
+    """
     if value is None:
         return None
+    if type(value).__module__ == "numpy":
+        if vr in _BINARY_VRS and hasattr(value, "tobytes"):
+            return value.astype(value.dtype.newbyteorder("<"), copy=False).tobytes()
+        value = value.tolist()
+    elif isinstance(value, list | tuple) and any(type(v).__module__ == "numpy" for v in value):
+        value = [v.item() if type(v).__module__ == "numpy" and hasattr(v, "item") else v for v in value]
     if vr == "PN":
         if isinstance(value, list | tuple):
             return [PersonName(v) for v in value]

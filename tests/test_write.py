@@ -11,6 +11,7 @@ import warnings
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import dicomfast
@@ -318,3 +319,21 @@ def test_element_values_set_through_elements_are_written(name: str) -> None:
     out = io.BytesIO()
     dicomfast.dcmwrite(out, ds)
     assert out.getvalue() == Path(src).read_bytes()
+
+
+def test_numpy_values_are_taken_as_pydicom_takes_them() -> None:
+    # Regression: numpy scalars were refused on writing ("np.uint16(64) is not a valid US").
+    ds = dicomfast.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.Rows = np.uint16(64)
+    ds.SliceThickness = np.float32(1.25)
+    ds.ImagePositionPatient = np.array([1.5, 2.5, 3.5])
+    ds.InstanceNumber = np.int64(7)
+    ds.WindowWidth = [np.int32(400), np.int64(1500)]
+    ds.PixelData = np.arange(64 * 128, dtype=np.int16).reshape(64, 128)
+    out = io.BytesIO()
+    dicomfast.dcmwrite(out, ds)
+    back = pydicom.dcmread(io.BytesIO(out.getvalue()))
+    assert (back.Rows, float(back.SliceThickness), back.InstanceNumber) == (64, 1.25, 7)
+    assert [float(v) for v in back.ImagePositionPatient] == [1.5, 2.5, 3.5]
+    assert [float(v) for v in back.WindowWidth] == [400, 1500]
+    np.testing.assert_array_equal(back.pixel_array, np.arange(64 * 128, dtype=np.int16).reshape(64, 128))
