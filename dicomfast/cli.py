@@ -151,6 +151,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     try:
         for key, value in (
             ("jpeg_quality", args.jpeg_quality),
+            ("jpeg_photometric", args.jpeg_photometric),
             ("jls_error", args.jls_error),
             ("j2k_cr", floats(args.j2k_cr)),
             ("j2k_psnr", floats(args.j2k_psnr)),
@@ -450,6 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-t", "--transfer-syntax", required=True, help="UID or keyword, e.g. RLELossless, JPEG2000Lossless")
     c.add_argument("--threads", type=int, default=None, help="threads for frame encoding (default: all cores)")
     c.add_argument("--jpeg-quality", type=int, default=None, help="JPEG baseline / extended quality 1-100 (90)")
+    c.add_argument(
+        "--jpeg-photometric",
+        choices=["YBR_FULL_422", "YBR_FULL", "RGB"],
+        default=None,
+        help="lossy JPEG of RGB data: YCbCr 4:2:2 (default), 4:4:4, or RGB as is",
+    )
     c.add_argument("--jls-error", type=int, default=None, help="JPEG-LS near-lossless NEAR (2; 0 is lossless)")
     c.add_argument("--j2k-cr", default=None, help="JPEG 2000 compression ratio per layer, decreasing (10, or 40,10)")
     c.add_argument("--j2k-psnr", default=None, help="JPEG 2000 PSNR in dB per layer, increasing (e.g. 40,50)")

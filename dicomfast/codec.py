@@ -128,6 +128,7 @@ def _check_encodable(ds: Dataset, ts: str) -> None:
 _LOSSY_DERIVATION = ("113040", "DCM", "Lossy Compression")
 _PREDECESSOR = ("121320", "DCM", "Uncompressed predecessor")
 _JPEG_LOSSY = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
+_JPEG_COLOUR = ("YBR_FULL_422", "YBR_FULL", "RGB")
 _JLS_NEAR = "1.2.840.10008.1.2.4.81"
 _J2K_LOSSY = "1.2.840.10008.1.2.4.91"
 
@@ -260,6 +261,7 @@ def compress(
     extended_offset_table: bool | None = None,
     generate_instance_uid: bool | None = None,
     jpeg_quality: int | None = None,
+    jpeg_photometric: str | None = None,
     jls_error: int | None = None,
     j2k_cr: float | list[float] | None = None,
     j2k_psnr: float | list[float] | None = None,
@@ -282,6 +284,10 @@ def compress(
         of a lossy compressed version of a DICOM image.
     jpeg_quality : int, optional
         JPEGBaseline8Bit and JPEGExtended12Bit: quality 1-100 (default 90).
+    jpeg_photometric : {"YBR_FULL_422", "YBR_FULL", "RGB"}, optional
+        JPEGBaseline8Bit and JPEGExtended12Bit, RGB data: coded as YCbCr with 4:2:2 chroma (the default, as
+        DCMTK and GDCM write it), as YCbCr 4:4:4, or as RGB without colour transform (PS3.5 §8.2.1); the
+        data set's Photometric Interpretation becomes that value.
     jls_error : int, optional
         JPEGLSNearLossless: NEAR, the largest difference allowed per sample (default 2; 0 codes losslessly).
     j2k_cr, j2k_psnr : float or list of float, optional
@@ -296,6 +302,10 @@ def compress(
     if not _TS[ts][4]:
         raise UnsupportedTransferSyntaxError(f"{UID(ts).name} is not a compressed transfer syntax: use decompress()")
     j2k_ratios, j2k_psnrs = _check_options(ts, jpeg_quality, jls_error, j2k_cr, j2k_psnr)
+    if jpeg_photometric is not None and ts not in _JPEG_LOSSY:
+        raise ValueError(f"jpeg_photometric applies to JPEGBaseline8Bit and JPEGExtended12Bit, not {UID(ts).name}")
+    if jpeg_photometric is not None and jpeg_photometric not in _JPEG_COLOUR:
+        raise ValueError(f"jpeg_photometric must be one of {', '.join(_JPEG_COLOUR)}, not {jpeg_photometric!r}")
     current = str(ds.file_meta.get("TransferSyntaxUID") or ds.original_transfer_syntax or ExplicitVRLittleEndian)
     if arr is None and _TS.get(current, ("", True, False, False, False))[4]:
         # Compressed already: decompress first (colour converted as decoded, attributes updated).
@@ -325,6 +335,7 @@ def compress(
         jls_near=jls_error,
         j2k_ratios=j2k_ratios,
         j2k_psnr=j2k_psnrs,
+        jpeg_colour=jpeg_photometric,
     )
     data, eot, eot_len = encapsulate(frames, extended_offset_table)
     raw_size = frames_arr.nbytes
@@ -338,12 +349,17 @@ def compress(
                 del ds[t]
     if spp > 1:
         ds.PlanarConfiguration = 0
+    if ts in _JPEG_LOSSY and spp == 3 and pi.strip() == "RGB":
+        # the encoder converted RGB to YCbCr (or not) as asked: the data set says which (PS3.5 §8.2.1)
+        ds.PhotometricInterpretation = jpeg_photometric or "YBR_FULL_422"
     near = 2 if jls_error is None else int(jls_error)
     lossy = ts in _LOSSY_METHOD and not (ts == _JLS_NEAR and near == 0)
     if lossy:
         ratio = raw_size / max(sum(len(f) for f in frames), 1)
         if ts in _JPEG_LOSSY:
             detail = f"quality {90 if jpeg_quality is None else int(jpeg_quality)}"
+            if spp == 3:
+                detail += f", {ds.PhotometricInterpretation}"
         elif ts == _JLS_NEAR:
             detail = f"NEAR {near}"
         elif j2k_psnrs is not None:

@@ -485,3 +485,27 @@ def test_set_pixel_data_refusals() -> None:
         ds.set_pixel_data(np.zeros((4, 4, 2), np.uint8), "RGB", 8)
     assert "PixelData" not in ds
     assert "Rows" not in ds
+
+
+def test_jpeg_colour_as_dcmtk_writes_it() -> None:
+    # RGB data coded as YCbCr 4:2:2 by default (PS3.5 §8.2.1, as DCMTK and GDCM write lossy colour JPEG):
+    # smaller than 4:4:4, itself smaller than RGB without transform; pydicom decodes each to our values.
+    src = get_testdata_file("US1_UNCR.dcm") or get_testdata_file("SC_rgb.dcm")
+    orig = dicomfast.dcmread(src).pixel_array
+    assert dicomfast.dcmread(src).PhotometricInterpretation == "RGB"
+    sizes = {}
+    for pm in (None, "YBR_FULL", "RGB"):
+        ds = dicomfast.dcmread(src)
+        ds.compress("JPEGBaseline8Bit", jpeg_photometric=pm)
+        assert ds.PhotometricInterpretation == (pm or "YBR_FULL_422")
+        assert ds.PlanarConfiguration == 0
+        ours = ds.pixel_array  # RGB again, as pydicom 3 converts
+        assert ours.shape == orig.shape
+        assert _psnr(ours, orig, 8) >= 33.0, pm
+        assert np.abs(_pydicom_pixels(ds).astype(np.int64) - ours.astype(np.int64)).max() <= 1, pm
+        sizes[pm] = len(ds.PixelData)
+    assert sizes[None] < sizes["YBR_FULL"] < sizes["RGB"], sizes
+    with pytest.raises(ValueError, match="jpeg_photometric must be one of"):
+        dicomfast.dcmread(src).compress("JPEGBaseline8Bit", jpeg_photometric="YBR_ICT")
+    with pytest.raises(ValueError, match="jpeg_photometric applies to"):
+        dicomfast.dcmread(src).compress("JPEGLSLossless", jpeg_photometric="RGB")

@@ -3,7 +3,8 @@
 //! must stay close; signed data is reinterpreted from Bits Stored as pydicom does.
 
 use _native::pixel::codec::{
-    EncodeOptions, J2kLayers, decode_frame, encoder_for, j2k::encode_j2k, jpeg::encode_jpeg, jpegls::encode_jpegls,
+    EncodeOptions, J2kLayers, JpegColour, decode_frame, encoder_for, j2k::encode_j2k, jpeg::encode_jpeg,
+    jpegls::encode_jpegls,
 };
 use _native::pixel::layout::PixelInfo;
 
@@ -52,7 +53,7 @@ fn jpeg_lossless_all_predictors_and_precisions() {
             let i = info(19, 23, spp, ba, bits, 0);
             let src = synth(19, 23, spp, ba, bits);
             for psv in 1..=7u8 {
-                let enc = encode_jpeg(&src, &i, 100, Some(psv)).unwrap();
+                let enc = encode_jpeg(&src, &i, 100, Some(psv), JpegColour::Rgb).unwrap();
                 let ts = if psv == 1 {
                     "1.2.840.10008.1.2.4.70"
                 } else {
@@ -70,7 +71,7 @@ fn jpeg_lossless_signed_is_reinterpreted() {
     // Bits Stored (pydicom's correct_unused_bits).
     let vals: Vec<i16> = (0..64).map(|k| (k * 61 % 4096) as i16 - 2048).collect();
     let stored: Vec<u8> = vals.iter().flat_map(|v| ((*v as u16) & 0x0FFF).to_le_bytes()).collect();
-    let enc = encode_jpeg(&stored, &info(8, 8, 1, 16, 12, 0), 100, Some(1)).unwrap();
+    let enc = encode_jpeg(&stored, &info(8, 8, 1, 16, 12, 0), 100, Some(1), JpegColour::Rgb).unwrap();
     let out = decode("1.2.840.10008.1.2.4.70", &enc, &info(8, 8, 1, 16, 12, 1));
     let got: Vec<i16> = out.chunks(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
     assert_eq!(got, vals);
@@ -85,7 +86,7 @@ fn jpeg_lossy_8_and_12_bit() {
         for spp in [1u16, 3] {
             let i = info(40, 33, spp, ba, bits, 0);
             let src = synth(40, 33, spp, ba, bits);
-            let enc = encode_jpeg(&src, &i, 95, None).unwrap();
+            let enc = encode_jpeg(&src, &i, 95, None, JpegColour::Rgb).unwrap();
             let out = decode(ts, &enc, &i);
             let size = usize::from(ba / 8);
             let val = |b: &[u8]| {
@@ -301,7 +302,9 @@ fn jpeg_lossless_encodes_signed_data() {
 #[test]
 fn jpeg_lossy_refuses_signed_data() {
     let i = info(8, 8, 1, 8, 8, 1);
-    let err = encode_jpeg(&[0u8; 64], &i, 90, None).unwrap_err().to_string();
+    let err = encode_jpeg(&[0u8; 64], &i, 90, None, JpegColour::Rgb)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("signed pixel data is not supported"), "{err}");
     assert!(err.contains("(0028,0103) 'Pixel Representation'"), "{err}");
 }
@@ -313,7 +316,7 @@ fn narrow_samples_in_16_bit_containers() {
     for bits in [2u16, 6, 8] {
         let i = info(9, 14, 1, 16, bits, 0);
         let src = synth(9, 14, 1, 16, bits);
-        let enc = encode_jpeg(&src, &i, 100, Some(1)).unwrap();
+        let enc = encode_jpeg(&src, &i, 100, Some(1), JpegColour::Rgb).unwrap();
         assert_eq!(decode("1.2.840.10008.1.2.4.70", &enc, &i), src, "JPEG bits {bits}");
         let enc = encode_jpegls(&src, &i, 0).unwrap();
         assert_eq!(decode("1.2.840.10008.1.2.4.80", &enc, &i), src, "JPEG-LS bits {bits}");

@@ -598,8 +598,16 @@ pub fn decode_jpeg_lossless_sv1(src: &[u8], info: &PixelInfo, frame: usize, out:
 
 /// Encodes one frame with libjpeg-turbo: lossy baseline/extended (`lossless_psv == None`, `quality`
 /// 1-100) or lossless with predictor `lossless_psv` 1-7 (process 14). 3-sample frames are written as
-/// RGB without colour transform (Adobe transform 0), so the data set keeps Photometric Interpretation RGB.
-pub fn encode_jpeg(src: &[u8], info: &PixelInfo, quality: u8, lossless_psv: Option<u8>) -> Result<Vec<u8>> {
+/// they are (Adobe transform 0: the data set keeps its Photometric Interpretation), except lossy frames of
+/// Photometric Interpretation RGB, converted to YCbCr at full or 4:2:2 chroma resolution when `colour`
+/// says so (the data set then becomes YBR_FULL or YBR_FULL_422).
+pub fn encode_jpeg(
+    src: &[u8],
+    info: &PixelInfo,
+    quality: u8,
+    lossless_psv: Option<u8>,
+    colour: super::JpegColour,
+) -> Result<Vec<u8>> {
     let ts = if lossless_psv.is_some() {
         super::JPEG_LOSSLESS_SV1
     } else {
@@ -640,17 +648,19 @@ pub fn encode_jpeg(src: &[u8], info: &PixelInfo, quality: u8, lossless_psv: Opti
     };
     let handle = Handle::new(tj::TJINIT_TJINIT_COMPRESS).ok_or_else(|| Error::Invalid("tj3Init failed".to_owned()))?;
     handle.set(tj::TJPARAM_TJPARAM_PRECISION, i32::from(p));
-    if spp == 3 {
-        handle.set(tj::TJPARAM_TJPARAM_COLORSPACE, tj::TJCS_TJCS_RGB as i32);
+    // PS3.5 §8.2.1: RGB values may be coded as YCbCr (the usual JPEG), and the data set then says YBR_FULL or
+    // YBR_FULL_422; anything else (lossless, or values already in another colour space) is coded unchanged.
+    let to_ycc = spp == 3 && lossless_psv.is_none() && info.photometric.trim() == "RGB";
+    let (space, sampling) = match (spp, to_ycc, colour) {
+        (1, _, _) => (None, tj::TJSAMP_TJSAMP_GRAY),
+        (_, true, super::JpegColour::YbrFull422) => (Some(tj::TJCS_TJCS_YCbCr), tj::TJSAMP_TJSAMP_422),
+        (_, true, super::JpegColour::YbrFull) => (Some(tj::TJCS_TJCS_YCbCr), tj::TJSAMP_TJSAMP_444),
+        _ => (Some(tj::TJCS_TJCS_RGB), tj::TJSAMP_TJSAMP_444),
+    };
+    if let Some(space) = space {
+        handle.set(tj::TJPARAM_TJPARAM_COLORSPACE, space as i32);
     }
-    handle.set(
-        tj::TJPARAM_TJPARAM_SUBSAMP,
-        if spp == 1 {
-            tj::TJSAMP_TJSAMP_GRAY
-        } else {
-            tj::TJSAMP_TJSAMP_444
-        },
-    );
+    handle.set(tj::TJPARAM_TJPARAM_SUBSAMP, sampling);
     match lossless_psv {
         Some(psv) => {
             handle.set(tj::TJPARAM_TJPARAM_LOSSLESS, 1);
@@ -717,17 +727,17 @@ pub fn encode_jpeg(src: &[u8], info: &PixelInfo, quality: u8, lossless_psv: Opti
 
 /// [`encode_jpeg`] at the options' quality, for the encoder registry (.4.50, 8-bit).
 pub fn encode_jpeg_baseline(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
-    encode_jpeg(src, info, opts.jpeg_quality, None)
+    encode_jpeg(src, info, opts.jpeg_quality, None, opts.jpeg_colour)
 }
 
 /// [`encode_jpeg`] at the options' quality, for the encoder registry (.4.51, 8 or 12-bit).
 pub fn encode_jpeg_extended(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
-    encode_jpeg(src, info, opts.jpeg_quality, None)
+    encode_jpeg(src, info, opts.jpeg_quality, None, opts.jpeg_colour)
 }
 
 /// [`encode_jpeg`] lossless with predictor 1, for the encoder registry (.4.70, also valid for .4.57).
 pub fn encode_jpeg_lossless_sv1(src: &[u8], info: &PixelInfo, _opts: &super::EncodeOptions) -> Result<Vec<u8>> {
-    encode_jpeg(src, info, 100, Some(1))
+    encode_jpeg(src, info, 100, Some(1), super::JpegColour::Rgb)
 }
 
 #[cfg(test)]

@@ -39,11 +39,26 @@ pub enum J2kLayers {
     Psnr(Vec<f32>),
 }
 
+/// How lossy JPEG codes 3-sample frames of RGB values (PS3.5 §8.2.1): the Photometric Interpretation the
+/// data set gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JpegColour {
+    /// RGB samples coded as they are (no colour transform, Adobe APP14 transform 0): stays RGB.
+    Rgb,
+    /// Converted to YCbCr, chroma at full resolution: YBR_FULL.
+    YbrFull,
+    /// Converted to YCbCr, chroma halved horizontally (4:2:2): YBR_FULL_422, as DCMTK and GDCM write.
+    YbrFull422,
+}
+
 /// Settings of the lossy encoders; each encoder reads the ones of its transfer syntax.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EncodeOptions {
     /// JPEG baseline / extended quality, 1 to 100 (libjpeg's scale of quantisation tables).
     pub jpeg_quality: u8,
+    /// JPEG baseline / extended: how colour (RGB) frames are coded; frames of other colour spaces are coded
+    /// as they are whatever this says.
+    pub jpeg_colour: JpegColour,
     /// JPEG-LS NEAR (ISO/IEC 14495-1 §C.2.3): the largest difference allowed per sample, for .4.81.
     pub jls_near: u16,
     /// JPEG 2000 (.4.91) quality layers.
@@ -54,10 +69,11 @@ pub struct EncodeOptions {
 pub const J2K_MAX_LAYERS: usize = 100;
 
 impl Default for EncodeOptions {
-    /// Quality 90, NEAR 2, one layer at 10:1.
+    /// Quality 90 (colour as YBR_FULL_422), NEAR 2, one layer at 10:1.
     fn default() -> Self {
         EncodeOptions {
             jpeg_quality: 90,
+            jpeg_colour: JpegColour::YbrFull422,
             jls_near: 2,
             j2k: J2kLayers::Ratios(vec![10.0]),
         }
