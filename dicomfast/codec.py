@@ -130,6 +130,7 @@ _PREDECESSOR = ("121320", "DCM", "Uncompressed predecessor")
 _JPEG_LOSSY = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
 _JPEG_COLOUR = ("YBR_FULL_422", "YBR_FULL", "RGB")
 _JLS_NEAR = "1.2.840.10008.1.2.4.81"
+_J2K = ("1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91")
 _J2K_LOSSY = "1.2.840.10008.1.2.4.91"
 
 
@@ -265,6 +266,7 @@ def compress(
     jls_error: int | None = None,
     j2k_cr: float | list[float] | None = None,
     j2k_psnr: float | list[float] | None = None,
+    use_mct: bool = True,
 ) -> Dataset:
     """Compress ``ds``'s pixel data in place with ``transfer_syntax`` (UID or keyword) and return ``ds``.
 
@@ -293,6 +295,10 @@ def compress(
     j2k_cr, j2k_psnr : float or list of float, optional
         JPEG2000 (lossy): quality layers as compression ratios, decreasing (default ``[10]``, 10:1), or as
         PSNRs in dB, increasing; one value per layer.
+    use_mct : bool
+        JPEG 2000, RGB data: code it through the reversible (lossless) or irreversible (lossy) colour
+        transform, as pydicom and OpenJPEG do by default; the data set becomes YBR_RCT or YBR_ICT (PS3.5
+        §8.2.4). Decoding gives RGB again.
 
     A lossy result sets (0028,2110) *Lossy Image Compression* to "01" and adds its *Ratio* and *Method*,
     sets Image Type value 1 to DERIVED, and describes the step in (0008,2111) *Derivation Description* and
@@ -336,6 +342,7 @@ def compress(
         j2k_ratios=j2k_ratios,
         j2k_psnr=j2k_psnrs,
         jpeg_colour=jpeg_photometric,
+        use_mct=bool(use_mct),
     )
     data, eot, eot_len = encapsulate(frames, extended_offset_table)
     raw_size = frames_arr.nbytes
@@ -352,6 +359,9 @@ def compress(
     if ts in _JPEG_LOSSY and spp == 3 and pi.strip() == "RGB":
         # the encoder converted RGB to YCbCr (or not) as asked: the data set says which (PS3.5 §8.2.1)
         ds.PhotometricInterpretation = jpeg_photometric or "YBR_FULL_422"
+    if ts in _J2K and spp == 3 and pi.strip() == "RGB" and use_mct:
+        # RGB went through the colour transform of JPEG 2000 (PS3.5 §8.2.4)
+        ds.PhotometricInterpretation = "YBR_RCT" if ts == "1.2.840.10008.1.2.4.90" else "YBR_ICT"
     near = 2 if jls_error is None else int(jls_error)
     lossy = ts in _LOSSY_METHOD and not (ts == _JLS_NEAR and near == 0)
     if lossy:

@@ -509,3 +509,27 @@ def test_jpeg_colour_as_dcmtk_writes_it() -> None:
         dicomfast.dcmread(src).compress("JPEGBaseline8Bit", jpeg_photometric="YBR_ICT")
     with pytest.raises(ValueError, match="jpeg_photometric applies to"):
         dicomfast.dcmread(src).compress("JPEGLSLossless", jpeg_photometric="RGB")
+
+
+@pytest.mark.parametrize(("ts", "pi"), [("JPEG2000Lossless", "YBR_RCT"), ("JPEG2000", "YBR_ICT")])
+def test_j2k_colour_transform(ts: str, pi: str) -> None:
+    # RGB coded through JPEG 2000's reversible / irreversible colour transform (PS3.5 §8.2.4), as pydicom
+    # and OpenJPEG do by default: the data set says YBR_RCT / YBR_ICT, and decodes to RGB again.
+    src = get_testdata_file("US1_UNCR.dcm") or get_testdata_file("SC_rgb.dcm")
+    orig = dicomfast.dcmread(src).pixel_array
+    out = {}
+    for mct in (True, False):
+        ds = dicomfast.dcmread(src)
+        ds.compress(ts, use_mct=mct)
+        assert ds.PhotometricInterpretation == (pi if mct else "RGB")
+        ours = ds.pixel_array
+        np.testing.assert_array_equal(_pydicom_pixels(ds), ours)
+        if ts == "JPEG2000Lossless":
+            np.testing.assert_array_equal(ours, orig)
+        out[mct] = (len(ds.PixelData), _psnr(ours, orig, 8))
+        back = dicomfast.dcmread(src).compress(ts, use_mct=mct).decompress()
+        assert back.PhotometricInterpretation == "RGB"
+    if ts == "JPEG2000Lossless":
+        assert out[True][0] < out[False][0], out  # the colour transform removes what R, G and B share
+    else:
+        assert out[True][1] > out[False][1], out  # same ratio, better quality

@@ -210,13 +210,13 @@ fn j2k_lossless_and_lossy() {
                 }
                 src = fixed;
             }
-            let enc = encode_j2k(&src, &i, None).unwrap();
+            let enc = encode_j2k(&src, &i, None, false).unwrap();
             assert_eq!(
                 decode("1.2.840.10008.1.2.4.90", &enc, &i),
                 src,
                 "bits {bits} spp {spp} pr {pr}"
             );
-            let enc = encode_j2k(&src, &i, Some(&J2kLayers::Ratios(vec![3.0]))).unwrap();
+            let enc = encode_j2k(&src, &i, Some(&J2kLayers::Ratios(vec![3.0])), false).unwrap();
             let out = decode("1.2.840.10008.1.2.4.91", &enc, &i);
             let size = usize::from(ba / 8);
             let val = |b: &[u8]| match (size, pr) {
@@ -362,9 +362,9 @@ fn j2k_single_frame_on_openjpeg_threads_is_the_same_codestream() {
     // rayon pool of several threads; the codestream must not depend on it (and stay lossless).
     let i = info(300, 260, 1, 16, 12, 0);
     let src = synth(300, 260, 1, 16, 12);
-    let alone = encode_j2k(&src, &i, None).unwrap();
+    let alone = encode_j2k(&src, &i, None, false).unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    let threaded = pool.install(|| encode_j2k(&src, &i, None)).unwrap();
+    let threaded = pool.install(|| encode_j2k(&src, &i, None, false)).unwrap();
     assert_eq!(threaded, alone);
     assert_eq!(decode("1.2.840.10008.1.2.4.90", &threaded, &i), src);
 }

@@ -492,10 +492,11 @@ pub fn decode_pixels<'py>(
 
 /// Encodes frames (native little-endian, colour-by-pixel, one after another in `data`) with the encoder of
 /// `ts_uid`, in parallel with the GIL released; returns one codestream per frame. The lossy settings
-/// (`jpeg_quality`, `jpeg_colour`, `jls_near`, and at most one of `j2k_ratios` / `j2k_psnr`) default to
-/// quality 90 with RGB coded as YBR_FULL_422, NEAR 2 and one layer at 10:1 ([`codec::EncodeOptions::default`]).
+/// (`jpeg_quality`, `jpeg_colour`, `jls_near`, at most one of `j2k_ratios` / `j2k_psnr`, `use_mct`) default to
+/// quality 90 with RGB coded as YBR_FULL_422, NEAR 2, one layer at 10:1 and JPEG 2000 colour transforms
+/// ([`codec::EncodeOptions::default`]).
 #[pyfunction]
-#[pyo3(signature = (data, rows, columns, samples_per_pixel, bits_allocated, bits_stored, pixel_representation, photometric, frames, ts_uid, threads=None, jpeg_quality=None, jls_near=None, j2k_ratios=None, j2k_psnr=None, jpeg_colour=None))]
+#[pyo3(signature = (data, rows, columns, samples_per_pixel, bits_allocated, bits_stored, pixel_representation, photometric, frames, ts_uid, threads=None, jpeg_quality=None, jls_near=None, j2k_ratios=None, j2k_psnr=None, jpeg_colour=None, use_mct=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn encode_frames(
     py: Python<'_>,
@@ -515,8 +516,12 @@ pub fn encode_frames(
     j2k_ratios: Option<Vec<f32>>,
     j2k_psnr: Option<Vec<f32>>,
     jpeg_colour: Option<String>,
+    use_mct: Option<bool>,
 ) -> PyResult<Vec<pyo3::Py<pyo3::types::PyBytes>>> {
     let mut opts = codec::EncodeOptions::default();
+    if let Some(m) = use_mct {
+        opts.j2k_mct = m;
+    }
     if let Some(c) = jpeg_colour {
         opts.jpeg_colour = match c.as_str() {
             "RGB" => codec::JpegColour::Rgb,

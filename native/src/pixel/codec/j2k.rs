@@ -489,8 +489,9 @@ fn fill_component(plane: &mut [i32], src: &[u8], (spp, c, size): (usize, usize, 
 /// reversible 5/3 wavelet and one layer coded to the last bit when `layers` is `None` (.4.90), else
 /// irreversible 9/7 with the given quality layers (.4.91): compression ratios (e.g. `[10.0]` for 10:1,
 /// OpenJPEG's rate allocation) or PSNRs in dB (its fixed-quality allocation). No multiple component
-/// transform, so the data set keeps its Photometric Interpretation (RGB stays RGB).
-pub fn encode_j2k(src: &[u8], info: &PixelInfo, layers: Option<&super::J2kLayers>) -> Result<Vec<u8>> {
+/// transform unless `mct` and the frame is RGB (then RCT when lossless, ICT when lossy: the data set becomes
+/// YBR_RCT or YBR_ICT, PS3.5 §8.2.4); other data keep their Photometric Interpretation.
+pub fn encode_j2k(src: &[u8], info: &PixelInfo, layers: Option<&super::J2kLayers>, mct: bool) -> Result<Vec<u8>> {
     let lossless = layers.is_none();
     check_output(JPEG_2000, 0, info, src).map_err(|e| Error::Invalid(e.to_string()))?;
     let (rows, cols, spp) = info.frame_shape();
@@ -579,7 +580,7 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, layers: Option<&super::J2kLayers
             }
         }
         params.irreversible = i32::from(!lossless);
-        params.tcp_mct = 0;
+        params.tcp_mct = std::os::raw::c_char::from(mct && spp == 3 && info.photometric.trim() == "RGB");
         let mut res = 6;
         while res > 1 && (1usize << (res - 1)) > rows.min(cols) {
             res -= 1;
@@ -624,12 +625,12 @@ pub fn encode_j2k(src: &[u8], info: &PixelInfo, layers: Option<&super::J2kLayers
 }
 
 /// [`encode_j2k`] lossless, for the encoder registry (.4.90).
-pub fn encode_j2k_lossless(src: &[u8], info: &PixelInfo, _opts: &super::EncodeOptions) -> Result<Vec<u8>> {
-    encode_j2k(src, info, None)
+pub fn encode_j2k_lossless(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
+    encode_j2k(src, info, None, opts.j2k_mct)
 }
 
 /// [`encode_j2k`] lossy with the options' layers (10:1 by default), for the encoder registry (.4.91).
 pub fn encode_j2k_lossy(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
     opts.validate()?;
-    encode_j2k(src, info, Some(&opts.j2k))
+    encode_j2k(src, info, Some(&opts.j2k), opts.j2k_mct)
 }

@@ -63,19 +63,23 @@ pub struct EncodeOptions {
     pub jls_near: u16,
     /// JPEG 2000 (.4.91) quality layers.
     pub j2k: J2kLayers,
+    /// JPEG 2000: code RGB frames through the multiple component transform (ISO/IEC 15444-1 Annex G: RCT
+    /// for .4.90, ICT for .4.91); the data set then becomes YBR_RCT or YBR_ICT (PS3.5 §8.2.4).
+    pub j2k_mct: bool,
 }
 
 /// The most quality layers OpenJPEG codes (`opj_cparameters_t::tcp_rates` has 100 slots).
 pub const J2K_MAX_LAYERS: usize = 100;
 
 impl Default for EncodeOptions {
-    /// Quality 90 (colour as YBR_FULL_422), NEAR 2, one layer at 10:1.
+    /// Quality 90 (colour as YBR_FULL_422), NEAR 2, one layer at 10:1, RGB through the colour transform.
     fn default() -> Self {
         EncodeOptions {
             jpeg_quality: 90,
             jpeg_colour: JpegColour::YbrFull422,
             jls_near: 2,
             j2k: J2kLayers::Ratios(vec![10.0]),
+            j2k_mct: true,
         }
     }
 }
