@@ -9,6 +9,7 @@ no partial file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import re
@@ -24,8 +25,9 @@ from dicomfast.uid import (
     _TS,
     IMPLEMENTATION_CLASS_UID,
     IMPLEMENTATION_VERSION_NAME,
-    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
 )
 
 __all__ = ["dcmwrite", "encode_dataset", "encode_value"]
@@ -303,6 +305,10 @@ def dcmwrite(
     transfer_syntax: str | None = None,
     *,
     write_like_original: bool = False,
+    implicit_vr: bool | None = None,
+    little_endian: bool | None = None,
+    enforce_file_format: bool = True,
+    overwrite: bool = True,
 ) -> None:
     """Write ``ds`` as a DICOM Part 10 file (preamble, "DICM", file meta, data set).
 
@@ -317,11 +323,34 @@ def dcmwrite(
         Target transfer syntax (default: the file meta's, else the one read, else Explicit VR Little Endian).
     write_like_original : bool
         Write only the data set (no preamble, no meta), as pydicom's option of the same name.
+    implicit_vr, little_endian : bool, optional
+        pydicom 3's way to choose the encoding, instead of ``transfer_syntax``: Implicit or Explicit VR Little
+        Endian, or Explicit VR Big Endian. A data set with compressed pixel data keeps its transfer syntax
+        when it is explicit VR little endian, as the arguments then ask.
+    enforce_file_format : bool
+        Accepted for pydicom 3's signature: the file meta is always completed, so the file always conforms.
+    overwrite : bool
+        With ``False``, a path that exists already raises ``FileExistsError`` and is left as it is.
     """
+    if isinstance(transfer_syntax, bool):
+        # pydicom's third positional argument was write_like_original
+        write_like_original, transfer_syntax = transfer_syntax, None
+    if implicit_vr is not None or little_endian is not None:
+        if transfer_syntax is not None:
+            raise ValueError("Give the encoding as transfer_syntax or as implicit_vr / little_endian, not both")
+        implicit = bool(implicit_vr)
+        little = True if little_endian is None else bool(little_endian)
+        if implicit and not little:
+            raise ValueError("Implicit VR Big Endian is not a DICOM transfer syntax (PS3.5 §10)")
+        current = str(ds.file_meta.get("TransferSyntaxUID") or ds.original_transfer_syntax or "")
+        if not implicit and little and _TS.get(current, ("", True, False, False, False))[4]:
+            transfer_syntax = current  # compressed pixel data: explicit VR little endian already
+        elif implicit:
+            transfer_syntax = ImplicitVRLittleEndian
+        else:
+            transfer_syntax = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
     ts = transfer_syntax or ds.file_meta.get("TransferSyntaxUID") or ds.original_transfer_syntax
     ts = str(ts or ExplicitVRLittleEndian)
-    if ts == DeflatedExplicitVRLittleEndian or ts in _TS:
-        pass
     body = encode_dataset(ds, ts)
     if write_like_original:
         parts = [body]
@@ -329,13 +358,15 @@ def dcmwrite(
         preamble = ds.preamble or b"\0" * 128
         parts = [preamble[:128].ljust(128, b"\0") + b"DICM" + _meta_bytes(ds, ts), body]
     if isinstance(fp, str | os.PathLike):
-        _atomic_write(os.fspath(fp), parts)
+        _atomic_write(os.fspath(fp), parts, overwrite)
     else:
         for part in parts:
             fp.write(part)
 
 
-def _atomic_write(path: str, parts: list[bytes]) -> None:
+def _atomic_write(path: str, parts: list[bytes], overwrite: bool = True) -> None:
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(errno.EEXIST, "File exists (overwrite=False)", path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".dicomfast-", suffix=".tmp", dir=folder)
     try:
@@ -343,17 +374,24 @@ def _atomic_write(path: str, parts: list[bytes]) -> None:
             for part in parts:
                 f.write(part)
         # The rename makes the file appear whole or not at all (no fsync: durability across a power loss is
-        # the file system's, as for other writers).
-        os.replace(tmp, path)
+        # the file system's, as for other writers). Without overwrite, a link that fails when the path
+        # appeared meanwhile keeps the other writer's file.
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+            os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
 
-def _save_as(self: Dataset, filename: str | os.PathLike[str] | BinaryIO, transfer_syntax: str | None = None) -> None:
+def _save_as(
+    self: Dataset, filename: str | os.PathLike[str] | BinaryIO, transfer_syntax: str | None = None, **kwargs: Any
+) -> None:
     """Write the data set to ``filename`` (see :func:`dcmwrite`)."""
-    dcmwrite(filename, self, transfer_syntax)
+    dcmwrite(filename, self, transfer_syntax, **kwargs)
 
 
 Dataset.save_as = _save_as  # type: ignore[attr-defined]

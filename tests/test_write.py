@@ -337,3 +337,37 @@ def test_numpy_values_are_taken_as_pydicom_takes_them() -> None:
     assert [float(v) for v in back.ImagePositionPatient] == [1.5, 2.5, 3.5]
     assert [float(v) for v in back.WindowWidth] == [400, 1500]
     np.testing.assert_array_equal(back.pixel_array, np.arange(64 * 128, dtype=np.int16).reshape(64, 128))
+
+
+def test_pydicom_3_write_arguments(tmp_path: Path) -> None:
+    src = get_testdata_file("CT_small.dcm")
+    ds = dicomfast.dcmread(src)
+    for implicit, little, ts in (
+        (True, True, "1.2.840.10008.1.2"),
+        (False, True, "1.2.840.10008.1.2.1"),
+        (False, False, "1.2.840.10008.1.2.2"),
+    ):
+        out = tmp_path / f"{ts}.dcm"
+        ds.save_as(out, implicit_vr=implicit, little_endian=little, enforce_file_format=True)
+        back = pydicom.dcmread(out)
+        assert back.file_meta.TransferSyntaxUID == ts
+        np.testing.assert_array_equal(back.pixel_array, ds.pixel_array)
+    with pytest.raises(ValueError, match="Implicit VR Big Endian"):
+        dicomfast.dcmwrite(tmp_path / "x.dcm", ds, implicit_vr=True, little_endian=False)
+    # compressed pixel data keeps its transfer syntax when the arguments ask for explicit VR little endian
+    j2k = dicomfast.dcmread(get_testdata_file("JPEG2000.dcm"))
+    dicomfast.dcmwrite(tmp_path / "j.dcm", j2k, implicit_vr=False, little_endian=True)
+    assert dicomfast.dcmread(tmp_path / "j.dcm").file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.91"
+    # overwrite=False leaves an existing file alone
+    target = tmp_path / "keep.dcm"
+    target.write_bytes(b"other")
+    with pytest.raises(FileExistsError):
+        ds.save_as(target, overwrite=False)
+    assert target.read_bytes() == b"other"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dicomfast-")]
+    ds.save_as(tmp_path / "new.dcm", overwrite=False)
+    assert dicomfast.dcmread(tmp_path / "new.dcm").PatientName == ds.PatientName
+    # pydicom 2's positional write_like_original
+    buf = io.BytesIO()
+    dicomfast.dcmwrite(buf, ds, True)
+    assert not buf.getvalue().startswith(b"\0" * 128 + b"DICM")
