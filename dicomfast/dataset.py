@@ -287,38 +287,38 @@ class DataElement:
 
 
 _VALUE_SLOT = DataElement.__dict__["value"]
+_set_slot_value = _VALUE_SLOT.__set__
+
+
+def _set_bound_value(elem: _BoundElement, value: Any) -> None:
+    _set_slot_value(elem, value)
+    elem._ds[elem.tag] = elem
 
 
 class _BoundElement(DataElement):
     """An element of a data set read from a file, as ``ds[tag]`` and iteration give it.
 
     Setting its value sets it in the data set (``ds["PatientName"].value = "Anon"``, or in a ``walk``
-    callback), as pydicom's elements do.
+    callback), as pydicom's elements do. Reading the value is the slot's own C getter (no Python call).
     """
 
     __slots__ = ("_ds",)
 
-    @classmethod
-    def _bind(cls, ds: Dataset, tag: int, vr: str, value: Any) -> _BoundElement:
-        elem = object.__new__(cls)
-        elem.tag = int.__new__(Tag, tag)
-        elem.VR = vr
-        _VALUE_SLOT.__set__(elem, value)
-        elem._ds = ds
-        return elem
-
-    @property  # type: ignore[override]
-    def value(self) -> Any:
-        return _VALUE_SLOT.__get__(self)
-
-    @value.setter
-    def value(self, value: Any) -> None:
-        _VALUE_SLOT.__set__(self, value)
-        self._ds[self.tag] = self
+    value = property(_VALUE_SLOT.__get__, _set_bound_value)  # type: ignore[assignment]
 
     def __reduce__(self) -> tuple[Any, ...]:
         # copied or pickled alone, it is a plain element (not tied to a data set)
         return (DataElement, (int(self.tag), self.VR, self.value))
+
+
+def _bind(ds: Dataset, tag: int, vr: str, value: Any) -> _BoundElement:
+    """A :class:`_BoundElement` of ``ds`` from trusted parts (a native tag number)."""
+    elem = object.__new__(_BoundElement)
+    elem.tag = int.__new__(Tag, tag)
+    elem.VR = vr
+    _set_slot_value(elem, value)
+    elem._ds = ds
+    return elem
 
 
 def _format_value(elem: DataElement, width: int) -> str:
@@ -489,7 +489,7 @@ class Dataset:
         except KeyError:
             vr, value = self._native.item(tag)
             self._values[tag] = value
-        return _BoundElement._bind(self, tag, vr, value)
+        return _bind(self, tag, vr, value)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         tag = _tag_of(key)
@@ -591,7 +591,7 @@ class Dataset:
             # Unmodified data set read from a file: one native call decodes every value in tag order.
             values = self._values
             for tag, vr, value in native.all_items():
-                yield _BoundElement._bind(self, tag, vr, values.setdefault(tag, value))
+                yield _bind(self, tag, vr, values.setdefault(tag, value))
             return
         for t in self._tags():
             yield self[t]
