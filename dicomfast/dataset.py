@@ -410,7 +410,8 @@ class Dataset:
                 self[k] = v
         elif elements is not None:
             for e in elements:
-                self._elements[int(e.tag)] = e
+                # an element bound to another data set is taken as a plain copy
+                self._elements[int(e.tag)] = DataElement(e.tag, e.VR, e.value) if isinstance(e, _BoundElement) else e
 
     @classmethod
     def _from_native(cls, handle: Any) -> Dataset:
@@ -495,7 +496,8 @@ class Dataset:
         tag = _tag_of(key)
         if isinstance(value, DataElement):
             elem = value
-            if int(elem.tag) != tag:
+            if int(elem.tag) != tag or (isinstance(elem, _BoundElement) and elem._ds is not self):
+                # (an element of another data set is copied: setting its value later must not reach this one)
                 elem = DataElement(tag, elem.VR, elem.value)
         else:
             vr = self._vr_for_new(tag)

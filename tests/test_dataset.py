@@ -376,3 +376,16 @@ def test_new_private_block_is_written() -> None:
     assert 0x02 not in block
     with pytest.raises(ValueError, match="0x00 to 0xFF"):
         block.add_new(0x100, "LO", "x")
+
+
+def test_elements_taken_from_another_data_set_are_copies() -> None:
+    a = dicomfast.dcmread(CT)
+    b = dicomfast.Dataset()
+    b[0x00100010] = a[0x00100010]
+    group = a.group_dataset(0x0010)
+    b[0x00100010].value = "B^B"
+    group[0x00100010].value = "G^G"
+    assert a.PatientName == "CompressedSamples^CT1"
+    assert (b.PatientName, group.PatientName) == ("B^B", "G^G")
+    a["PatientName"].value = "A^A"
+    assert (a.PatientName, b.PatientName, group.PatientName) == ("A^A", "B^B", "G^G")
