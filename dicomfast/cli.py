@@ -160,7 +160,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
             if value is not None:
                 options[key] = value
         ts = _resolve_ts(args.transfer_syntax)
-        _check_options(ts, args.jpeg_quality, args.jls_error, options.get("j2k_cr"), options.get("j2k_psnr"))
+        _check_options(
+            ts,
+            args.jpeg_quality,
+            args.jls_error,
+            options.get("j2k_cr"),
+            options.get("j2k_psnr"),
+            args.jpeg_photometric,
+        )
     except (ValueError, DicomError) as e:
         sys.stderr.write(f"dicomfast convert: {e}\n")
         return 2

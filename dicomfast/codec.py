@@ -146,6 +146,7 @@ def _check_options(
     jls_error: int | None,
     j2k_cr: Any,
     j2k_psnr: Any,
+    jpeg_photometric: str | None = None,
 ) -> tuple[list[float] | None, list[float] | None]:
     """Refuses lossy settings the transfer syntax has no use for; the JPEG 2000 layers as lists."""
     name = UID(ts).name
@@ -153,6 +154,10 @@ def _check_options(
         raise ValueError(f"jpeg_quality applies to JPEGBaseline8Bit and JPEGExtended12Bit, not {name}")
     if jpeg_quality is not None and not 1 <= int(jpeg_quality) <= 100:
         raise ValueError(f"jpeg_quality must be 1 to 100, not {jpeg_quality}")
+    if jpeg_photometric is not None and ts not in _JPEG_LOSSY:
+        raise ValueError(f"jpeg_photometric applies to JPEGBaseline8Bit and JPEGExtended12Bit, not {name}")
+    if jpeg_photometric is not None and jpeg_photometric not in _JPEG_COLOUR:
+        raise ValueError(f"jpeg_photometric must be one of {', '.join(_JPEG_COLOUR)}, not {jpeg_photometric!r}")
     if jls_error is not None and ts != _JLS_NEAR:
         raise ValueError(f"jls_error applies to JPEGLSNearLossless, not {name}")
     if jls_error is not None and not 0 <= int(jls_error) <= 255:
@@ -176,6 +181,16 @@ def _check_options(
     return floats(j2k_cr, "j2k_cr"), floats(j2k_psnr, "j2k_psnr")
 
 
+def _little_endian(arr: np.ndarray) -> np.ndarray:
+    """``arr`` with its samples in little-endian order (itself when they are already)."""
+    return arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+
+
+def _stored_range(stored: int, signed: bool) -> tuple[int, int]:
+    """The smallest and largest values ``stored`` bits hold (two's complement when ``signed``)."""
+    return (-(1 << (stored - 1)), (1 << (stored - 1)) - 1) if signed else (0, (1 << stored) - 1)
+
+
 def _frames_from(ds: Dataset, arr: Any) -> np.ndarray:
     """``arr`` checked against the data set's Image Pixel attributes, as the frames to encode."""
     arr = np.asarray(arr)
@@ -197,7 +212,7 @@ def _frames_from(ds: Dataset, arr: Any) -> np.ndarray:
             f"arr has dtype {arr.dtype}, but (0028,0100) 'Bits Allocated' {bits} and (0028,0103) 'Pixel "
             f"Representation' {int(signed)} need {want}"
         )
-    return np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False))
+    return np.ascontiguousarray(_little_endian(arr))
 
 
 def _record_lossy(ds: Dataset, ts: str, ratio: float, detail: str) -> None:
@@ -307,11 +322,7 @@ def compress(
     ts = _resolve_ts(transfer_syntax)
     if not _TS[ts][4]:
         raise UnsupportedTransferSyntaxError(f"{UID(ts).name} is not a compressed transfer syntax: use decompress()")
-    j2k_ratios, j2k_psnrs = _check_options(ts, jpeg_quality, jls_error, j2k_cr, j2k_psnr)
-    if jpeg_photometric is not None and ts not in _JPEG_LOSSY:
-        raise ValueError(f"jpeg_photometric applies to JPEGBaseline8Bit and JPEGExtended12Bit, not {UID(ts).name}")
-    if jpeg_photometric is not None and jpeg_photometric not in _JPEG_COLOUR:
-        raise ValueError(f"jpeg_photometric must be one of {', '.join(_JPEG_COLOUR)}, not {jpeg_photometric!r}")
+    j2k_ratios, j2k_psnrs = _check_options(ts, jpeg_quality, jls_error, j2k_cr, j2k_psnr, jpeg_photometric)
     current = str(ds.file_meta.get("TransferSyntaxUID") or ds.original_transfer_syntax or ExplicitVRLittleEndian)
     if arr is None and _TS.get(current, ("", True, False, False, False))[4]:
         # Compressed already: decompress first (colour converted as decoded, attributes updated).
@@ -394,12 +405,12 @@ def decompress(ds: Dataset, *, threads: int | None = None) -> Dataset:
     bits = int(ds.BitsAllocated)
     stored = int(ds.get("BitsStored") or bits)
     if arr.dtype.kind in "ui" and stored < bits and arr.size:
-        lo, hi = (-(1 << (stored - 1)), (1 << (stored - 1)) - 1) if arr.dtype.kind == "i" else (0, (1 << stored) - 1)
+        lo, hi = _stored_range(stored, arr.dtype.kind == "i")
         if int(arr.min()) < lo or int(arr.max()) > hi:
             # The codestream held more bits than (0028,0101) says (seen with JPEG 2000): keep every value.
             ds.BitsStored = bits
             ds.HighBit = bits - 1
-    data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+    data = _little_endian(arr).tobytes()
     if len(data) % 2:
         data += b"\0"
     ds[0x7FE00010] = DataElement(0x7FE00010, "OW" if bits > 8 else "OB", data)
@@ -495,7 +506,7 @@ def set_pixel_data(
     if not 1 <= int(bits_stored) <= bits:
         raise ValueError(f"bits_stored {bits_stored}: it must be 1 to {bits} for {arr.dtype}")
     stored = int(bits_stored)
-    lo, hi = (-(1 << (stored - 1)), (1 << (stored - 1)) - 1) if signed else (0, (1 << stored) - 1)
+    lo, hi = _stored_range(stored, signed)
     amin, amax = int(arr.min()), int(arr.max())
     if amin < lo or amax > hi:
         raise ValueError(
@@ -516,7 +527,7 @@ def set_pixel_data(
     ds.BitsStored = stored
     ds.HighBit = stored - 1
     ds.PixelRepresentation = int(signed)
-    data = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False)).tobytes()
+    data = _little_endian(arr).tobytes()  # (C order whatever arr's strides: one copy)
     if len(data) % 2:
         data += b"\0"
     for t in (0x7FE00001, 0x7FE00002, 0x7FE00008, 0x7FE00009):

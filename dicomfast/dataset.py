@@ -956,7 +956,7 @@ class Dataset:
         """The values read from the file that were changed in place (sequence items, multi-valued values)."""
         from dicomfast.filewriter import _changed_in_place
 
-        return {t: e.value for t, e in _changed_in_place(self).items()}
+        return {t: e.value for t, e in _changed_in_place(self)}
 
 
 class FileMetaDataset(Dataset):
@@ -991,9 +991,6 @@ def _rebuild(cls: type[Dataset], elements: list[DataElement], state: dict[str, A
     ds = cls(elements)
     ds.__dict__.update(state)
     return ds
-
-
-_BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 
 
 def _coerce(vr: str, value: Any) -> Any:

@@ -15,7 +15,7 @@ import os
 import re
 import struct
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from dicomfast import _native
@@ -184,27 +184,26 @@ def _is_modified(ds: Dataset) -> bool:
     """
     if ds._native is None or ds._elements or ds._deleted:
         return True
-    return bool(_changed_in_place(ds))
+    return next(_changed_in_place(ds), None) is not None
 
 
-def _changed_in_place(ds: Dataset) -> dict[int, DataElement]:
+def _changed_in_place(ds: Dataset) -> Iterator[tuple[int, DataElement]]:
     """The values read from the file that were changed in place since, as elements to write instead.
 
-    ``ds.ImageType[0] = "DERIVED"``, ``ds.BeamSequence[0].BeamName = ...``, items appended or removed.
+    Lazily: the first one found is enough to say the data set changed. ``ds.ImageType[0] = "DERIVED"``,
+    ``ds.BeamSequence[0].BeamName = ...``, items appended or removed.
     """
     native = ds._native
     if native is None:
-        return {}
-    out: dict[int, DataElement] = {}
+        return
     for tag, v in ds._values.items():
         if tag in ds._elements:
             continue
         if isinstance(v, Sequence):
             if _is_modified_seq(ds, tag, v):
-                out[tag] = DataElement._make(tag, "SQ", v)
+                yield tag, DataElement._make(tag, "SQ", v)
         elif isinstance(v, list) and v != native.get(tag, None):
-            out[tag] = DataElement._make(tag, str(native.vr(tag)), v)
-    return out
+            yield tag, DataElement._make(tag, str(native.vr(tag)), v)
 
 
 def _encode_items(
@@ -227,7 +226,7 @@ def _encode(
     native = ds._native
     overrides: dict[int, tuple[str, bytes, bool]] = {}
     elements: dict[int, DataElement] = dict(ds._elements)
-    elements.update(_changed_in_place(ds))
+    elements.update(_changed_in_place(ds))  # (tag, element) pairs
     for tag, elem in elements.items():
         if elem.VR == "SQ":
             items = _encode_items(elem.value or [], ts, charsets, explicit, big_endian, validate)

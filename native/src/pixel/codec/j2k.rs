@@ -629,8 +629,8 @@ pub fn encode_j2k_lossless(src: &[u8], info: &PixelInfo, opts: &super::EncodeOpt
     encode_j2k(src, info, None, opts.j2k_mct)
 }
 
-/// [`encode_j2k`] lossy with the options' layers (10:1 by default), for the encoder registry (.4.91).
+/// [`encode_j2k`] lossy with the options' layers (10:1 by default), for the encoder registry (.4.91). The
+/// caller checks the options once ([`super::EncodeOptions::validate`]), not once per frame.
 pub fn encode_j2k_lossy(src: &[u8], info: &PixelInfo, opts: &super::EncodeOptions) -> Result<Vec<u8>> {
-    opts.validate()?;
     encode_j2k(src, info, Some(&opts.j2k), opts.j2k_mct)
 }
