@@ -432,15 +432,18 @@ def compare(ours: dict[str, tuple[Any, ...]], theirs: list[tuple[Any, ...]]) -> 
     Returns
     -------
     tuple[str, str]
-        ``(mismatch, note)``: the mismatch, e.g. ``"3 of 2,000 files differ (StudyDate 3)"``, "" when the
-        values agree; the note counts the files the peer raised an error on, and those where the only
-        difference is an empty value that the peer gives as 0 (a convention, not a wrong value).
+        ``(mismatch, note)``: the mismatch, e.g. ``"3 of 2,000 files differ (StudyDate 3); StudyDate of
+        a/b.dcm: '20010101' here, '' from the peer"`` (the first difference of the tag most often
+        different, so a reader can tell whose value is right), "" when the values agree; the note counts
+        the files the peer raised an error on, and those where the only difference is an empty value that
+        the peer gives as 0 (a convention, not a wrong value).
     """
     bad = 0
     zero = 0
     missing = 0
     refused = 0
     by_tag: dict[str, int] = {}
+    example: dict[str, tuple[str, Any, Any]] = {}
     for row in theirs:
         path, values = row[0], row[1:]
         mine = ours.get(path)
@@ -451,17 +454,22 @@ def compare(ours: dict[str, tuple[Any, ...]], theirs: list[tuple[Any, ...]]) -> 
                 missing += 1
             continue
         diff = [(k, a, _norm(k, b)) for k, a, b in zip(ALL, mine, values, strict=True) if a != _norm(k, b)]
-        real = [k for k, a, b in diff if not (a == "" and b == "0")]
+        real = [(k, a, b) for k, a, b in diff if not (a == "" and b == "0")]
         if real:
             bad += 1
-            for k in real:
+            for k, a, b in real:
                 by_tag[k] = by_tag.get(k, 0) + 1
+                example.setdefault(k, (path, a, b))
         elif diff:
             zero += 1
     parts = []
     if bad:
-        tags = ", ".join(f"{k} {n}" for k, n in sorted(by_tag.items(), key=lambda x: -x[1])[:3])
-        parts.append(f"{bad:,} of {len(theirs):,} files differ ({tags})")
+        ranked = sorted(by_tag.items(), key=lambda x: -x[1])
+        tags = ", ".join(f"{k} {n}" for k, n in ranked[:3])
+        tag = ranked[0][0]
+        path, a, b = example[tag]
+        first = f"{tag} of {path}: {a!r} here, {b!r} from the peer"
+        parts.append(f"{bad:,} of {len(theirs):,} files differ ({tags}); {first}")
     if missing:
         parts.append(f"{missing:,} files dicomfast could not read")
     if len(theirs) != len(ours):

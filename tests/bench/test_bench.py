@@ -204,3 +204,24 @@ def test_pixels_suite_alternates_one_thread_and_imagecodecs(monkeypatch: pytest.
     assert calls.count(1) == 3
     assert rows[0]["imagecodecs"] > 0
     assert rows[0]["dicomfast 1T"] > 0
+
+
+def test_scan_compare_quotes_the_first_difference_of_the_tag_most_often_different() -> None:
+    from dicomfast.bench.scan import ALL, _norm, compare
+
+    raw = tuple("x" for _ in ALL)
+    base = tuple(_norm(k, "x") for k in ALL)  # dicomfast's values as table_values gives them
+    name = ALL.index("PatientName")
+    date = ALL.index("StudyDate")
+    ours = {f"f{i}.dcm": base for i in range(4)}
+    # f1, f2: PatientName differs; f2: StudyDate too; f3: an empty IS given as 0 (a convention, not counted).
+    theirs: list[tuple[object, ...]] = [("f0.dcm", *raw)]
+    for path, changes in (("f1.dcm", {name: "y"}), ("f2.dcm", {name: "z", date: "20010101"})):
+        theirs.append((path, *(changes.get(i, v) for i, v in enumerate(raw))))
+    ours["f3.dcm"] = tuple("" if i == ALL.index("SeriesNumber") else v for i, v in enumerate(base))
+    theirs.append(("f3.dcm", *(0 if i == ALL.index("SeriesNumber") else v for i, v in enumerate(raw))))
+    mismatch, note = compare(ours, theirs)
+    assert mismatch == (
+        "2 of 4 files differ (PatientName 2, StudyDate 1); PatientName of f1.dcm: 'x' here, 'y' from the peer"
+    )
+    assert note == "1 files: an empty IS/DS value given as 0"
