@@ -5,7 +5,7 @@
 >>> ds.PatientName, ds.Modality  # doctest: +SKIP
 """
 
-from dicomfast import _native
+from dicomfast import _native, encaps
 from dicomfast.codec import compress, decompress, set_pixel_data, transcode
 from dicomfast.dataset import (
     DataElement,
@@ -70,6 +70,7 @@ __all__ = [
     "decompress",
     "dictionary_VR",
     "dictionary_keyword",
+    "encaps",
     "encode_dataset",
     "get_limits",
     "iter_pixels",

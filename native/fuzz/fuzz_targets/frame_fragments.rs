@@ -1,7 +1,8 @@
-//! Fuzz the fragment-to-frame mapping (PS3.5 §A.4): arbitrary fragment lists and offset tables.
+//! Fuzz the fragment-to-frame mapping (PS3.5 §A.4): arbitrary fragment lists and offset tables, and the
+//! splitting of a Pixel Data value into its items (`split_items`, for `dicomfast.encaps`).
 #![no_main]
 
-use _native::pixel::encaps::{Fragment, frame_bytes, frame_fragments};
+use _native::pixel::encaps::{Fragment, frame_bytes, frame_fragments, frames_by_tables, split_items};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -31,6 +32,17 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(ranges) = frame_fragments(buf, &frags, eot, None, n_frames, ts) {
             for (i, r) in ranges.into_iter().enumerate() {
                 let _ = frame_bytes(buf, &frags, r, ts, i);
+            }
+        }
+    }
+    // The buffer read as a Pixel Data value: its items, then its frames as dicomfast.encaps finds them.
+    if let Ok(items) = split_items(buf) {
+        let n = if n_frames > 0 { Some(n_frames) } else { frames_by_tables(&items, eot) };
+        if let Some(n) = n.filter(|&n| n > 0)
+            && let Ok(ranges) = frame_fragments(buf, &items, eot, None, n, "1.2.840.10008.1.2.4.50")
+        {
+            for (i, r) in ranges.into_iter().enumerate() {
+                let _ = frame_bytes(buf, &items, r, "1.2.840.10008.1.2.4.50", i);
             }
         }
     }

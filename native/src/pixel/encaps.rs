@@ -239,6 +239,92 @@ pub fn frame_fragments(
     Ok(by_start)
 }
 
+/// The items of an encapsulated Pixel Data value as a data set holds it (PS3.5 §A.4, the value pydicom's
+/// `ds.PixelData` gives): the Basic Offset Table item first, then one item per fragment, up to the end of
+/// `value` or a Sequence Delimitation Item (FFFE,E0DD). Offsets are into `value`.
+///
+/// ```
+/// use _native::pixel::encaps::{split_items, Fragment};
+/// // An empty Basic Offset Table item, then one 4-byte fragment.
+/// let value = [0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0, 0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, 0xFF, 0xD8, 0xFF, 0xD9];
+/// let items = split_items(&value).unwrap();
+/// assert_eq!(items, vec![Fragment { offset: 8, len: 0 }, Fragment { offset: 16, len: 4 }]);
+/// ```
+///
+/// # Errors
+/// A [`Error::Parse`] naming the byte offset when anything but an item or the delimiter is found, or an
+/// item's length runs past the end of `value`; also when there is no item at all.
+pub fn split_items(value: &[u8]) -> Result<Vec<Fragment>> {
+    let pixel_data = Some(crate::dictionary::Tag::PIXEL_DATA);
+    let mut items = Vec::new();
+    let mut p = 0usize;
+    while p < value.len() {
+        let Some(h) = value.get(p..p + 8) else {
+            return Err(Error::parse(
+                p as u64,
+                pixel_data,
+                format!(
+                    "{} bytes after the last item: too few for an item header",
+                    value.len() - p
+                ),
+            ));
+        };
+        let (group, element) = (u16::from_le_bytes([h[0], h[1]]), u16::from_le_bytes([h[2], h[3]]));
+        let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        match (group, element) {
+            (0xFFFE, 0xE0DD) => break,
+            (0xFFFE, 0xE000) => {}
+            _ => {
+                return Err(Error::parse(
+                    p as u64,
+                    pixel_data,
+                    format!("Expected an Item (FFFE,E000) in encapsulated data, found ({group:04X},{element:04X})"),
+                ));
+            }
+        }
+        let start = p + 8;
+        let Some(end) = start.checked_add(len as usize).filter(|&e| e <= value.len()) else {
+            return Err(Error::parse(
+                p as u64,
+                pixel_data,
+                format!(
+                    "An item length {len} exceeds the {} bytes remaining",
+                    value.len() - start
+                ),
+            ));
+        };
+        items.push(Fragment {
+            offset: start,
+            len: len as usize,
+        });
+        p = end;
+    }
+    if items.is_empty() {
+        return Err(Error::parse(
+            0,
+            pixel_data,
+            "Encapsulated pixel data starts with a Basic Offset Table item (PS3.5 §A.4); this value has no item",
+        ));
+    }
+    Ok(items)
+}
+
+/// The number of frames an encapsulated value holds by its own tables, for when the data set does not
+/// say: the entries of the Extended Offset Table (8 bytes each), else of the Basic Offset Table (4 bytes
+/// each, PS3.5 §A.4), else 1 for a single fragment. `None` when only a frame count could tell (several
+/// fragments and no table), as pydicom's `generate_frames` requires one then.
+#[must_use]
+pub fn frames_by_tables(items: &[Fragment], eot: Option<&[u8]>) -> Option<usize> {
+    if let Some(e) = eot.filter(|e| !e.is_empty()) {
+        return Some(e.len() / 8);
+    }
+    match items {
+        [bot, ..] if bot.len >= 4 => Some(bot.len / 4),
+        [_, _] => Some(1),
+        _ => None,
+    }
+}
+
 /// The bytes of a frame made of several fragments, concatenated; borrowed when it is one fragment.
 pub fn frame_bytes<'a>(
     buf: &'a [u8],
@@ -284,6 +370,33 @@ mod tests {
             buf.extend_from_slice(v);
         }
         (buf, frags)
+    }
+
+    #[test]
+    fn frame_count_from_the_tables() {
+        let frag = |len| Fragment { offset: 0, len };
+        // Extended Offset Table first, then the Basic Offset Table, then a lone fragment.
+        assert_eq!(frames_by_tables(&[frag(8), frag(4)], Some(&[0u8; 24])), Some(3));
+        assert_eq!(frames_by_tables(&[frag(8), frag(4), frag(4)], None), Some(2));
+        assert_eq!(frames_by_tables(&[frag(0), frag(4)], Some(&[])), Some(1));
+        // Several fragments and no table: only a frame count can tell.
+        assert_eq!(frames_by_tables(&[frag(0), frag(4), frag(4)], None), None);
+        assert_eq!(frames_by_tables(&[frag(0)], None), None);
+    }
+
+    #[test]
+    fn items_of_a_value_end_at_its_end_or_at_the_delimiter() {
+        let item = |len: u32| [&[0xFE, 0xFF, 0x00, 0xE0][..], &len.to_le_bytes()].concat();
+        let mut value = [item(4), vec![0, 0, 0, 0], item(2), vec![0xFF, 0xD9]].concat();
+        let items = split_items(&value).unwrap();
+        assert_eq!(
+            items,
+            vec![Fragment { offset: 8, len: 4 }, Fragment { offset: 20, len: 2 }]
+        );
+        value.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0, 1, 2, 3]);
+        assert_eq!(split_items(&value).unwrap(), items);
+        let err = split_items(&value[..21]).unwrap_err().to_string();
+        assert!(err.contains("exceeds") && err.contains("byte 12"), "{err}");
     }
 
     #[test]

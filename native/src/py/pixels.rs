@@ -9,6 +9,7 @@ use numpy::{Element as NpElement, IntoPyArray, PyArrayDescr, PyArrayMethods};
 use pyo3::exceptions::{PyBufferError, PyIndexError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use rayon::prelude::*;
 
 use super::dataset::PyDataset;
@@ -192,6 +193,124 @@ where
     }
 }
 
+/// The fragments of an encapsulated Pixel Data element of `ds` (a data set of `root`) and, for each of its
+/// `n_frames` frames, the range of them that make it (PS3.5 §A.4: by the Extended Offset Table (7FE0,0001) /
+/// (7FE0,0002) of `ds` when present, else the Basic Offset Table, else the codestream markers).
+fn fragments_of_frames(
+    root: &ParsedFile,
+    ds: &Dataset,
+    frags: &[crate::parse::Fragment],
+    n_frames: usize,
+) -> crate::Result<(Vec<encaps::Fragment>, Vec<Range<usize>>)> {
+    let buf = root.bytes();
+    let frags: Vec<encaps::Fragment> = frags
+        .iter()
+        .map(|f| encaps::Fragment {
+            offset: f.offset,
+            len: f.len,
+        })
+        .collect();
+    let value_of = |tag: Tag| ds.get(tag).and_then(|e| buf.get(e.value_range()));
+    let (eot, eot_len) = (value_of(Tag(0x7FE0, 0x0001)), value_of(Tag(0x7FE0, 0x0002)));
+    let ranges = encaps::frame_fragments(buf, &frags, eot, eot_len, n_frames, &root.encoding.uid)?;
+    Ok((frags, ranges))
+}
+
+/// The codestreams of `ranges` (all of them, or the one of frame `index`) as Python bytes.
+fn codestreams<'py>(
+    py: Python<'py>,
+    buf: &[u8],
+    frags: &[encaps::Fragment],
+    ranges: &[Range<usize>],
+    index: Option<usize>,
+    ts: &str,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let n = ranges.len();
+    let which: Vec<usize> = match index {
+        Some(i) if i >= n => {
+            return Err(PyIndexError::new_err(format!(
+                "Frame index {i} is out of range: the pixel data holds {n} frame(s)"
+            )));
+        }
+        Some(i) => vec![i],
+        None => (0..n).collect(),
+    };
+    which
+        .into_iter()
+        .map(|i| {
+            let data = encaps::frame_bytes(buf, frags, ranges[i].clone(), ts, i).map_err(|e| to_py(py, e))?;
+            Ok(PyBytes::new(py, &data))
+        })
+        .collect()
+}
+
+/// The codestream of each frame of a data set's encapsulated pixel data (or of frame `index` alone), found
+/// as for decoding ([`fragments_of_frames`], (0028,0008) Number of Frames giving the count) and copied out
+/// of the file's buffer without decoding: for a decoder of the caller's own (a GPU one, say).
+#[pyfunction]
+#[pyo3(signature = (ds, index=None))]
+pub fn frame_codestreams<'py>(
+    py: Python<'py>,
+    ds: PyRef<'py, PyDataset>,
+    index: Option<usize>,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let root = ds.root.clone();
+    let chain = ds.chain();
+    let be = !ds.meta && root.encoding.big_endian;
+    let buf = root.bytes();
+    let top = chain
+        .first()
+        .copied()
+        .ok_or_else(|| PyValueError::new_err("no data set"))?;
+    let Some(el) = top.get(Tag::PIXEL_DATA) else {
+        return Err(PyValueError::new_err(
+            "The data set has no (7FE0,0010) 'Pixel Data' element",
+        ));
+    };
+    let Body::Fragments(frags) = &el.body else {
+        return Err(PyValueError::new_err(format!(
+            "(7FE0,0010) 'Pixel Data' is not encapsulated: the transfer syntax {} stores frames uncompressed",
+            root.encoding.uid
+        )));
+    };
+    let n_frames = first_int(buf, top, &chain, Tag(0x0028, 0x0008), be).unwrap_or(1).max(1);
+    let n_frames = usize::try_from(n_frames).unwrap_or(usize::MAX);
+    let (frags, ranges) = fragments_of_frames(&root, top, frags, n_frames).map_err(|e| to_py(py, e))?;
+    codestreams(py, buf, &frags, &ranges, index, &root.encoding.uid)
+}
+
+/// The codestream of each frame of an encapsulated Pixel Data value as a data set holds it (`value`: the
+/// Basic Offset Table item, then the fragment items, as pydicom's `ds.PixelData` gives it), or of frame
+/// `index` alone. `number_of_frames` (0028,0008) is needed only when `value` has several fragments and
+/// no offset table; `eot` / `eot_lengths` are the values of (7FE0,0001) / (7FE0,0002) when the data set has
+/// them; `ts_uid` says which codestream markers start a frame when only they can tell (PS3.5 §A.4).
+#[pyfunction]
+#[pyo3(signature = (value, ts_uid, number_of_frames=None, eot=None, eot_lengths=None, index=None))]
+pub fn value_codestreams<'py>(
+    py: Python<'py>,
+    value: &[u8],
+    ts_uid: &str,
+    number_of_frames: Option<usize>,
+    eot: Option<&[u8]>,
+    eot_lengths: Option<&[u8]>,
+    index: Option<usize>,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let items = encaps::split_items(value).map_err(|e| to_py(py, e))?;
+    let n_frames = match number_of_frames.or_else(|| encaps::frames_by_tables(&items, eot)) {
+        Some(n) if n > 0 => n,
+        _ => {
+            // pydicom's generate_frames raises ValueError here too: a caller's omission, not bad data.
+            return Err(PyValueError::new_err(
+                "Unable to determine the frame boundaries of the encapsulated pixel data: it has several \
+                 fragments and no Basic or Extended Offset Table; give number_of_frames",
+            ));
+        }
+    };
+    let ranges =
+        encaps::frame_fragments(value, &items, eot, eot_lengths, n_frames, ts_uid).map_err(|e| to_py(py, e))?;
+    codestreams(py, value, &items, &ranges, index, ts_uid)
+}
+
 /// Decodes frames `which` into `out` (one frame after another), in parallel.
 fn decode_into(
     root: &ParsedFile,
@@ -226,13 +345,6 @@ fn decode_into(
     };
     match &el.body {
         Body::Fragments(frags) => {
-            let frags: Vec<encaps::Fragment> = frags
-                .iter()
-                .map(|f| encaps::Fragment {
-                    offset: f.offset,
-                    len: f.len,
-                })
-                .collect();
             let present: usize = frags.iter().map(|f| f.len).sum();
             limits::check_decoded(ts, frame_len.saturating_mul(which.len()), present, true)?;
             if codec::decoder_for(ts).is_none() {
@@ -242,15 +354,7 @@ fn decode_into(
                     reason: "no decoder for this transfer syntax".to_owned(),
                 });
             }
-            let eot = root
-                .dataset
-                .get(Tag(0x7FE0, 0x0001))
-                .and_then(|e| buf.get(e.value_range()));
-            let eot_len = root
-                .dataset
-                .get(Tag(0x7FE0, 0x0002))
-                .and_then(|e| buf.get(e.value_range()));
-            let ranges = encaps::frame_fragments(buf, &frags, eot, eot_len, n_frames, ts)?;
+            let (frags, ranges) = fragments_of_frames(root, &root.dataset, frags, n_frames)?;
             let one = |(chunk, &i): (&mut [u8], &usize)| -> crate::Result<()> {
                 let r = ranges
                     .get(i)
