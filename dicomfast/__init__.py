@@ -36,6 +36,7 @@ from dicomfast.pixels import (
     apply_modality_lut,
     apply_voi_lut,
     apply_windowing,
+    convert_color_space,
     iter_pixels,
     pixel_array,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "apply_voi_lut",
     "apply_windowing",
     "compress",
+    "convert_color_space",
     "dcmread",
     "dcmwrite",
     "decompress",

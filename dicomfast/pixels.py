@@ -21,6 +21,7 @@ __all__ = [
     "apply_modality_lut",
     "apply_voi_lut",
     "apply_windowing",
+    "convert_color_space",
     "iter_pixels",
     "overlay_array",
     "pixel_array",
@@ -203,6 +204,64 @@ def apply_color_lut(arr: np.ndarray, ds: Dataset) -> np.ndarray:
         idx = np.clip(arr.astype(np.int64) - first, 0, len(lut) - 1)
         channels.append(lut[idx].astype(np.uint16 if bits == 16 else np.uint8))
     return np.stack(channels, axis=-1)
+
+
+# From -> to: whether the samples change, and which way (True: to RGB). YBR_FULL_422 arrays hold full YBR
+# samples once decoded (raw=True keeps them so), as in pydicom.
+_COLOUR_STEPS = {
+    ("YBR_FULL", "RGB"): True,
+    ("YBR_FULL_422", "RGB"): True,
+    ("RGB", "YBR_FULL"): False,
+    ("RGB", "YBR_FULL_422"): False,
+}
+_SAME_COLOURS = {"RGB": {"RGB"}, "YBR_FULL": {"YBR_FULL", "YBR_FULL_422"}, "YBR_FULL_422": {"YBR_FULL", "YBR_FULL_422"}}
+
+
+def convert_color_space(arr: np.ndarray, current: str, desired: str, per_frame: bool = False) -> np.ndarray:
+    """Convert 8-bit colour samples between RGB and YBR_FULL / YBR_FULL_422 (PS3.3 §C.7.6.3.1.2).
+
+    pydicom's ``convert_color_space``, with its integer results, done in the core with the GIL released:
+    for example on ``ds.pixel_array`` read with ``raw=True``, which keeps the stored YBR samples.
+
+    Parameters
+    ----------
+    arr
+        ``uint8`` samples, colour-by-pixel: ``(rows, columns, 3)`` or ``(frames, rows, columns, 3)``.
+    current, desired
+        ``"RGB"``, ``"YBR_FULL"`` or ``"YBR_FULL_422"``.
+    per_frame
+        Convert ``arr`` itself (it must then be writeable and C-contiguous) instead of a copy.
+
+    Returns
+    -------
+    numpy.ndarray
+        The converted samples (``arr`` itself with ``per_frame``, or when nothing changes).
+
+    Raises
+    ------
+    ValueError
+        ``arr`` is not ``uint8`` samples in threes, or ``per_frame`` is given an array that cannot be
+        written in place.
+    NotImplementedError
+        A conversion other than those above (as pydicom).
+    """
+    if arr.dtype != np.uint8:
+        raise ValueError(f"Invalid ndarray.dtype '{arr.dtype}' for color space conversion, must be 'uint8'")
+    if desired in _SAME_COLOURS.get(current, ()):
+        return arr
+    to_rgb = _COLOUR_STEPS.get((current, desired))
+    if to_rgb is None:
+        raise NotImplementedError(f"Conversion from {current} to {desired} is not supported.")
+    if arr.ndim not in (3, 4) or arr.shape[-1] != 3:
+        raise ValueError(f"Colour conversion needs samples in threes, (..., rows, columns, 3); got shape {arr.shape}")
+    if per_frame:
+        if not (arr.flags.writeable and arr.flags.c_contiguous):
+            raise ValueError("per_frame converts the array in place: it must be writeable and C-contiguous")
+        out = arr
+    else:
+        out = np.array(arr, dtype=np.uint8, order="C", copy=True)
+    _native.convert_colour(out, to_rgb)
+    return out
 
 
 def _expand_segmented(words: np.ndarray, n: int) -> np.ndarray:

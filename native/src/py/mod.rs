@@ -118,6 +118,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pixels::decode_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(pixels::pixel_layout, m)?)?;
     m.add_function(wrap_pyfunction!(pixels::frame_codestreams, m)?)?;
+    m.add_function(wrap_pyfunction!(pixels::convert_colour, m)?)?;
     m.add_function(wrap_pyfunction!(pixels::value_codestreams, m)?)?;
     m.add_function(wrap_pyfunction!(pixels::encode_frames, m)?)?;
     m.add_function(wrap_pyfunction!(pixels::get_limits, m)?)?;

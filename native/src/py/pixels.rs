@@ -311,6 +311,23 @@ pub fn value_codestreams<'py>(
     codestreams(py, value, &items, &ranges, index, ts_uid)
 }
 
+/// Converts 8-bit colour-by-pixel samples in place between RGB and YBR_FULL (PS3.3 §C.7.6.3.1.2): to RGB
+/// when `to_rgb`, else from RGB, with the GIL released; the integers pydicom's `convert_color_space` gives.
+#[pyfunction]
+pub fn convert_colour(py: Python<'_>, mut arr: numpy::PyReadwriteArrayDyn<'_, u8>, to_rgb: bool) -> PyResult<()> {
+    let data = arr
+        .as_slice_mut()
+        .map_err(|_| PyValueError::new_err("the array must be C-contiguous"))?;
+    py.detach(|| {
+        if to_rgb {
+            colour::ybr_full_to_rgb_u8(data)
+        } else {
+            colour::rgb_to_ybr_full_u8(data)
+        }
+    })
+    .map_err(|e| to_py(py, e))
+}
+
 /// Decodes frames `which` into `out` (one frame after another), in parallel.
 fn decode_into(
     root: &ParsedFile,
