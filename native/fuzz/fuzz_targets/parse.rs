@@ -187,20 +187,13 @@ fn pixels(p: &ParsedFile) {
     let mut out = vec![0u8; frame_len];
     match &el.body {
         Body::Fragments(frags) => {
-            let frags: Vec<encaps::Fragment> = frags
-                .iter()
-                .map(|f| encaps::Fragment {
-                    offset: f.offset,
-                    len: f.len,
-                })
-                .collect();
             let eot = ds.get(Tag(0x7FE0, 0x0001)).and_then(|e| buf.get(e.value_range()));
             let eot_len = ds.get(Tag(0x7FE0, 0x0002)).and_then(|e| buf.get(e.value_range()));
-            let Ok(ranges) = encaps::frame_fragments(buf, &frags, eot, eot_len, n_frames, ts) else {
+            let Ok(ranges) = encaps::frame_fragments(buf, frags, eot, eot_len, n_frames, ts) else {
                 return;
             };
             for (i, r) in ranges.into_iter().take(which).enumerate() {
-                let Ok(data) = encaps::frame_bytes(buf, &frags, r, ts, i) else {
+                let Ok(data) = encaps::frame_bytes(buf, frags, r, ts, i) else {
                     continue;
                 };
                 match codec::decode_frame(ts, &data, &info, i, &mut out) {

@@ -11,14 +11,9 @@ use std::ops::Range;
 
 use crate::{Error, Result};
 
-/// The byte range of one item's value in the source buffer.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Fragment {
-    /// Offset of the first value byte (after the 8-byte item header).
-    pub offset: usize,
-    /// Value length in bytes.
-    pub len: usize,
-}
+/// The byte range of one item's value in the source buffer (the parser's type: offset of the first value
+/// byte, after the 8-byte item header, and the value length).
+pub use crate::parse::Fragment;
 
 /// The item header that precedes each fragment: (FFFE,E000) tag and a 4-byte length (PS3.5 §A.4).
 const ITEM_HEADER_LEN: u64 = 8;

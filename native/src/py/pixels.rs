@@ -193,27 +193,19 @@ where
     }
 }
 
-/// The fragments of an encapsulated Pixel Data element of `ds` (a data set of `root`) and, for each of its
-/// `n_frames` frames, the range of them that make it (PS3.5 §A.4: by the Extended Offset Table (7FE0,0001) /
+/// For each of the `n_frames` frames of the encapsulated Pixel Data fragments `frags` of `ds` (a data set
+/// of `root`), the range of them that make it (PS3.5 §A.4: by the Extended Offset Table (7FE0,0001) /
 /// (7FE0,0002) of `ds` when present, else the Basic Offset Table, else the codestream markers).
 fn fragments_of_frames(
     root: &ParsedFile,
     ds: &Dataset,
-    frags: &[crate::parse::Fragment],
+    frags: &[encaps::Fragment],
     n_frames: usize,
-) -> crate::Result<(Vec<encaps::Fragment>, Vec<Range<usize>>)> {
+) -> crate::Result<Vec<Range<usize>>> {
     let buf = root.bytes();
-    let frags: Vec<encaps::Fragment> = frags
-        .iter()
-        .map(|f| encaps::Fragment {
-            offset: f.offset,
-            len: f.len,
-        })
-        .collect();
     let value_of = |tag: Tag| ds.get(tag).and_then(|e| buf.get(e.value_range()));
     let (eot, eot_len) = (value_of(Tag(0x7FE0, 0x0001)), value_of(Tag(0x7FE0, 0x0002)));
-    let ranges = encaps::frame_fragments(buf, &frags, eot, eot_len, n_frames, &root.encoding.uid)?;
-    Ok((frags, ranges))
+    encaps::frame_fragments(buf, frags, eot, eot_len, n_frames, &root.encoding.uid)
 }
 
 /// The codestreams of `ranges` (all of them, or the one of frame `index`) as Python bytes.
@@ -275,8 +267,8 @@ pub fn frame_codestreams<'py>(
     };
     let n_frames = first_int(buf, top, &chain, Tag(0x0028, 0x0008), be).unwrap_or(1).max(1);
     let n_frames = usize::try_from(n_frames).unwrap_or(usize::MAX);
-    let (frags, ranges) = fragments_of_frames(&root, top, frags, n_frames).map_err(|e| to_py(py, e))?;
-    codestreams(py, buf, &frags, &ranges, index, &root.encoding.uid)
+    let ranges = fragments_of_frames(&root, top, frags, n_frames).map_err(|e| to_py(py, e))?;
+    codestreams(py, buf, frags, &ranges, index, &root.encoding.uid)
 }
 
 /// The codestream of each frame of an encapsulated Pixel Data value as a data set holds it (`value`: the
@@ -371,13 +363,13 @@ fn decode_into(
                     reason: "no decoder for this transfer syntax".to_owned(),
                 });
             }
-            let (frags, ranges) = fragments_of_frames(root, &root.dataset, frags, n_frames)?;
+            let ranges = fragments_of_frames(root, &root.dataset, frags, n_frames)?;
             let one = |(chunk, &i): (&mut [u8], &usize)| -> crate::Result<()> {
                 let r = ranges
                     .get(i)
                     .cloned()
                     .ok_or_else(|| Error::decode(ts, i, format!("Frame {i} has no fragments")))?;
-                let data = encaps::frame_bytes(buf, &frags, r, ts, i)?;
+                let data = encaps::frame_bytes(buf, frags, r, ts, i)?;
                 // A JPEG codestream may say its colour space differs from the data set's (JFIF, Adobe, 'RGB'
                 // component IDs): the components are what the codestream says, as pydicom resolves it.
                 let pi = codec::jpeg::jpeg_photometric(ts, &data, info).unwrap_or(info.photometric.as_str());
