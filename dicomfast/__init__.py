@@ -38,7 +38,9 @@ from dicomfast.pixels import (
     apply_windowing,
     convert_color_space,
     iter_pixels,
+    pack_bits,
     pixel_array,
+    unpack_bits,
 )
 from dicomfast.scan import scan, scan_batches, scan_to_parquet
 from dicomfast.volume import Volume, list_series, read_series
@@ -78,6 +80,7 @@ __all__ = [
     "iter_pixels",
     "keyword_for_tag",
     "list_series",
+    "pack_bits",
     "pixel_array",
     "read_series",
     "scan",
@@ -87,4 +90,5 @@ __all__ = [
     "set_pixel_data",
     "tag_for_keyword",
     "transcode",
+    "unpack_bits",
 ]

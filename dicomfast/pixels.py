@@ -24,7 +24,9 @@ __all__ = [
     "convert_color_space",
     "iter_pixels",
     "overlay_array",
+    "pack_bits",
     "pixel_array",
+    "unpack_bits",
 ]
 
 
@@ -262,6 +264,37 @@ def convert_color_space(arr: np.ndarray, current: str, desired: str, per_frame: 
         out = np.array(arr, dtype=np.uint8, order="C", copy=True)
     _native.convert_colour(out, to_rgb)
     return out
+
+
+def pack_bits(arr: np.ndarray, pad: bool = True) -> bytes:
+    """Pack 0/1 samples into 1-bit Pixel Data, as pydicom's ``pack_bits``.
+
+    PS3.5 §8.1.1: bit-packed, the first pixel in the least significant bit. ``arr`` is taken in C order
+    (``(rows, columns)``, ``(frames, rows, columns)`` or flat); the last byte is filled with zero bits, and
+    with ``pad`` a zero byte makes the length even (PS3.5 §7.1.1).
+
+    Raises
+    ------
+    ValueError
+        ``arr`` holds anything but 0 and 1.
+    """
+    flat = np.asarray(arr).ravel()
+    if flat.size == 0:
+        return b""
+    if flat.dtype != np.bool_ and not np.isin(flat, (0, 1)).all():
+        raise ValueError("Only binary arrays (containing ones or zeroes) can be packed.")
+    packed = np.packbits(flat.astype(np.uint8, copy=False), bitorder="little").tobytes()
+    return packed + b"\0" if pad and len(packed) % 2 else packed
+
+
+def unpack_bits(src: bytes | bytearray | memoryview, as_array: bool = True) -> np.ndarray | bytes:
+    """The bits of 1-bit Pixel Data, one ``uint8`` 0 or 1 each, as pydicom's ``unpack_bits``.
+
+    Least significant bit of each byte first (PS3.5 §8.1.1): ``8 * len(src)`` values, as an array or
+    (``as_array`` false) as bytes.
+    """
+    bits = np.unpackbits(np.frombuffer(src, dtype=np.uint8), bitorder="little")
+    return bits if as_array else bits.tobytes()
 
 
 def _expand_segmented(words: np.ndarray, n: int) -> np.ndarray:
