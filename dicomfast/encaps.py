@@ -128,12 +128,10 @@ def encapsulate(frames: Sequence[bytes], fragments_per_frame: int = 1, has_bot: 
     """
     if fragments_per_frame != 1:
         raise ValueError("dicomfast encapsulates each frame as one fragment: fragments_per_frame must be 1")
-    value, _, _ = _encapsulate(list(frames), extended=False)
-    value = value[:-8]  # the Sequence Delimitation Item
-    if not has_bot:
-        bot_len = struct.unpack_from("<I", value, 4)[0]
-        value = value[:4] + b"\0\0\0\0" + value[8 + bot_len :]
-    return value
+    # Without a Basic Offset Table the layout is the extended one's (an empty first item); its offset
+    # tables are left unused. The Sequence Delimitation Item is cut off.
+    value, _, _ = _encapsulate(list(frames), extended=not has_bot)
+    return value[:-8]
 
 
 def encapsulate_extended(frames: Sequence[bytes]) -> tuple[bytes, bytes, bytes]:
